@@ -1,0 +1,35 @@
+import { Command, CommanderError } from 'commander';
+import { CliError, ExitCode } from './exit-codes.js';
+import { registerServe } from './serve.js';
+
+export function buildProgram(): Command {
+  const program = new Command('hoodycall')
+    .description('Voice calls over a plain HTTP pipe.')
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerServe(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+const VERSION = '0.1.0';
+
+/** Runs the CLI and returns its exit code. Every failure is one line on stderr, never a stack trace. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv]);
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end through here too, with code 0; commander already printed its message.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`hoodycall: ${error.message}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`hoodycall: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return ExitCode.unexpected;
+  }
+}

@@ -1,0 +1,21 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Commander argument parsers: each rejects a bad value with one line naming what is expected. */
+export function wholeNumber(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    const parsed = Number(value);
+    if (parsed < min || parsed > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}.`);
+    return parsed;
+  };
+}
+
+/** Seconds, fractions allowed (tests use short holds), returned in milliseconds. */
+export function secondsAsMs(min: number): (value: string) => number {
+  return (value) => {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) < min) {
+      throw new InvalidArgumentError(`expected a number of seconds >= ${min}.`);
+    }
+    return Math.round(Number(value) * 1000);
+  };
+}

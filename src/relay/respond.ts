@@ -1,0 +1,38 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { textHeaders } from './headers.js';
+
+/**
+ * After refusing a request whose body is still arriving, Node drains (reads and discards) the body so the
+ * connection can be reused. A client that keeps sending is cut after this long. Closing at once instead
+ * would reset the connection before the client reads the refusal (curl then reports a send failure and the
+ * status is lost), so the answer goes first and the close comes after a short linger.
+ */
+const REFUSED_BODY_LINGER_MS = 1_000;
+
+export function respondText(res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = Buffer.from(text);
+  res.writeHead(status, textHeaders({ ...headers, 'content-length': String(body.length) }));
+  res.end(body);
+}
+
+/** Answers with an `[ERROR]` line and makes sure an unwanted upload cannot keep the connection busy. */
+export function refuse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  reason: string,
+  headers: OutgoingHttpHeaders = {},
+): void {
+  respondText(res, status, `[ERROR] ${reason}\n`, headers);
+  if (req.complete) return;
+  const socket = req.socket;
+  const linger = setTimeout(() => socket.destroy(), REFUSED_BODY_LINGER_MS);
+  linger.unref();
+  const clear = (): void => clearTimeout(linger);
+  req.once('end', clear);
+  socket.once('close', clear);
+}

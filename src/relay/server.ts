@@ -1,0 +1,94 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { once } from 'node:events';
+import { RelayHandler } from './handler.js';
+import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+
+export interface Relay {
+  /** The Node server, already configured; `listen()` is the usual way to start it. */
+  readonly server: http.Server | https.Server;
+  readonly options: ResolvedRelayOptions;
+  /** The request handlers, for mounting the pipe on a server of your own (then its timeouts are yours). */
+  readonly handleRequest: http.RequestListener;
+  readonly handleCheckContinue: http.RequestListener;
+  /** Listens and resolves with the base URL, e.g. `http://127.0.0.1:8080`. Port 0 picks a free port. */
+  listen(port?: number, host?: string): Promise<URL>;
+  /**
+   * Stops accepting connections; waiting sides get 503 at once; streaming pipes may finish within
+   * `graceMs` (default 10 s) and are then aborted. Resolves when every connection is closed.
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
+  stats(): { waiting: number; streaming: number };
+}
+
+/** TLS handshakes that take longer are dropped; Node's default of 120 s lets idle sockets pile up. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Node's server options for a streaming relay. Each differs from the default on purpose:
+ * - requestTimeout 0: the default 300 s answers 408 to every sender still uploading, i.e. every call
+ *   longer than five minutes and every sender that waited the whole hold.
+ * - headersTimeout explicit: `requestTimeout: 0` alone silently sets it to 0 too (no slowloris bound).
+ * - connectionsCheckingInterval 1 s: otherwise the header deadline is enforced up to 30 s late.
+ * - keepAlive (TCP): a waiting peer that vanished is noticed, so its name is freed before the hold ends.
+ */
+export function serverOptions(options: ResolvedRelayOptions): http.ServerOptions {
+  return {
+    requestTimeout: 0,
+    headersTimeout: options.headersTimeoutMs,
+    connectionsCheckingInterval: 1_000,
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: options.maxHeaderSize,
+    keepAlive: true,
+    keepAliveInitialDelay: 10_000,
+    noDelay: true,
+    requireHostHeader: true,
+    joinDuplicateHeaders: false,
+    insecureHTTPParser: false,
+  };
+}
+
+export function createRelay(relayOptions: RelayOptions = {}): Relay {
+  const options = resolveRelayOptions(relayOptions);
+  const handler = new RelayHandler(options);
+  const base = serverOptions(options);
+  const server =
+    options.tls === undefined
+      ? http.createServer(base)
+      : https.createServer({ ...base, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS });
+  // Cut only by the relay's own hold and idle rules, never by a socket inactivity timer.
+  server.timeout = 0;
+  server.maxConnections = options.maxConnections;
+  server.on('request', handler.handleRequest);
+  server.on('checkContinue', handler.handleCheckContinue);
+
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    options,
+    handleRequest: handler.handleRequest,
+    handleCheckContinue: handler.handleCheckContinue,
+    async listen(port = 0, host = '127.0.0.1') {
+      server.listen(port, host);
+      await once(server, 'listening');
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return new URL(`${options.tls === undefined ? 'http' : 'https'}://${shownHost}:${address.port}`);
+    },
+    close({ graceMs = 10_000 } = {}) {
+      closing ??= (async () => {
+        const closed = server.listening ? once(server, 'close') : Promise.resolve();
+        server.close();
+        server.closeIdleConnections();
+        await handler.shutdown(graceMs);
+        server.closeIdleConnections();
+        // What is left after the grace: finished responses on kept-alive sockets and refused uploads.
+        setTimeout(() => server.closeAllConnections(), 500).unref();
+        await closed;
+      })();
+      return closing;
+    },
+    stats: () => ({ waiting: handler.waitingCount, streaming: handler.streamingCount }),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * Parsing of the request target into what the relay should do with it. Pure: no I/O, no state,
+ * so every rule about names is tested directly and by property tests.
+ */
+
+export const PIPE_PREFIX = '/api/v1/pipe/';
+export const MAX_NAME_LENGTH = 128;
+
+export type Target =
+  | { kind: 'pipe'; name: string; receivers: number }
+  | { kind: 'page'; page: 'help' | 'healthz' | 'metrics' }
+  | { kind: 'invalid'; reason: string }
+  | { kind: 'not-found' };
+
+const NAME_PART = /^[A-Za-z0-9._~-]+$/;
+
+/** Why `name` is not a valid pipe name, or undefined when it is. */
+export function pipeNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'the pipe name is missing: use /api/v1/pipe/NAME';
+  if (name.length > MAX_NAME_LENGTH) return `the pipe name is longer than ${MAX_NAME_LENGTH} characters`;
+  for (const part of name.split('/')) {
+    if (part === '') return "the pipe name has an empty part: no leading, trailing or double '/'";
+    if (!NAME_PART.test(part)) {
+      return "the pipe name may only contain A-Z a-z 0-9 . _ ~ - (and '/' between parts)";
+    }
+    if (part === '.' || part === '..') return "the pipe name cannot have a '.' or '..' part";
+  }
+  return undefined;
+}
+
+/**
+ * Splits a request target (origin-form or absolute-form) into path and query. Only the path decides
+ * the pipe, so `GET http://other-host/api/v1/pipe/x` and `GET /api/v1/pipe/x` reach the same pipe.
+ */
+function splitTarget(url: string): { path: string; query: string } | undefined {
+  let target = url;
+  if (!target.startsWith('/')) {
+    try {
+      const parsed = new URL(target);
+      target = parsed.pathname + parsed.search;
+    } catch {
+      return undefined;
+    }
+  }
+  const q = target.indexOf('?');
+  return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
+}
+
+/** `n` from the query: absent means 1. Percent-encoding is not decoded, so only plain digits pass. */
+function receiversProblemOrCount(query: string, maxReceivers: number): number | string {
+  if (query === '') return 1;
+  let count = 1;
+  for (const pair of query.split('&')) {
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
+    if (key !== 'n') continue;
+    const value = eq === -1 ? '' : pair.slice(eq + 1);
+    if (!/^[1-9][0-9]{0,5}$/.test(value) || Number(value) > maxReceivers) {
+      return `n must be a whole number from 1 to ${maxReceivers}`;
+    }
+    count = Number(value);
+  }
+  return count;
+}
+
+export function parseTarget(url: string, maxReceivers: number): Target {
+  const split = splitTarget(url);
+  if (split === undefined) return { kind: 'invalid', reason: 'the request target is not a valid URL' };
+  const { path, query } = split;
+  if (path === '/') return { kind: 'page', page: 'help' };
+  if (path === '/healthz') return { kind: 'page', page: 'healthz' };
+  if (path === '/metrics') return { kind: 'page', page: 'metrics' };
+  if (path === '/api/v1/pipe') return { kind: 'invalid', reason: 'the pipe name is missing: use /api/v1/pipe/NAME' };
+  if (!path.startsWith(PIPE_PREFIX)) return { kind: 'not-found' };
+  const name = path.slice(PIPE_PREFIX.length);
+  const problem = pipeNameProblem(name);
+  if (problem !== undefined) return { kind: 'invalid', reason: problem };
+  const receivers = receiversProblemOrCount(query, maxReceivers);
+  if (typeof receivers === 'string') return { kind: 'invalid', reason: receivers };
+  return { kind: 'pipe', name, receivers };
+}
