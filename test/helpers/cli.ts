@@ -1,0 +1,81 @@
+/**
+ * The real CLI as a child process: `node bin/hoodycall.js …`, with its output captured and the process
+ * killed when the test ends if it is still running.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+/** bin/hoodycall.js at the repository root; this file runs from dist/test/helpers/. */
+export const BIN = fileURLToPath(new URL('../../../bin/hoodycall.js', import.meta.url));
+
+export interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Milliseconds from the spawn to the exit. */
+  readonly afterMs: number;
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  readonly startedAt: number;
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<Exit>;
+  /** Whether the process has exited yet. */
+  hasExited(): boolean;
+}
+
+/** Spawns `node bin/hoodycall.js ...args`; killed with SIGKILL when the test ends, if still running. */
+export function runCli(t: TestContext, args: readonly string[]): CliProcess {
+  const startedAt = Date.now();
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  let done = false;
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('close', (code, signal) => {
+      done = true;
+      resolve({ code, signal, afterMs: Date.now() - startedAt });
+    });
+  });
+  t.after(async () => {
+    if (!done) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  return { child, startedAt, stdout: () => out, stderr: () => err, exited, hasExited: () => done };
+}
+
+export interface ServeProcess extends CliProcess {
+  /** The base URL from the `listening on` line, e.g. http://127.0.0.1:43121/ */
+  readonly url: URL;
+  readonly port: number;
+  pipeUrl(name: string): string;
+}
+
+const LISTENING = /^hoodycall relay listening on (\S+)\n/;
+
+/** Starts `hoodycall serve ...args` and waits for its `listening on` line (5 s at most). */
+export async function startServe(t: TestContext, args: readonly string[]): Promise<ServeProcess> {
+  const cli = runCli(t, ['serve', ...args]);
+  const deadline = Date.now() + 5_000;
+  let match = LISTENING.exec(cli.stdout());
+  while (match === null) {
+    if (cli.hasExited() || Date.now() > deadline) {
+      throw new Error(`hoodycall serve did not start; stdout: ${JSON.stringify(cli.stdout())} stderr: ${JSON.stringify(cli.stderr())}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    match = LISTENING.exec(cli.stdout());
+  }
+  const url = new URL(match[1] ?? '');
+  return {
+    ...cli,
+    url,
+    port: Number(url.port),
+    pipeUrl: (name) => new URL(`/api/v1/pipe/${name}`, url).href,
+  };
+}
