@@ -37,6 +37,8 @@ interface Pipe {
 }
 
 const IDLE_SWEEP_MS = 1_000;
+/** How long a torn-down sender may take to read its last status line before its socket is closed. */
+const SENDER_LINGER_MS = 250;
 
 /**
  * The pipe: a registry of named pipes, each a small state machine (waiting → streaming → ended), and the
@@ -293,17 +295,26 @@ export class RelayHandler {
     }
   }
 
-  /** Ends the sender's response with the reason, once; the socket itself is torn down by pipeline. */
+  /**
+   * Tears the sender down with the reason as the last line of its response. `stream.pipeline` detaches a
+   * server request from its socket before destroying it (so that a response could still be sent), so the
+   * socket is ours to close: after the reason is flushed, or after a short linger if it cannot be.
+   */
   #tellSender(pipe: Pipe, sender: Party, outcome: PipeOutcome): void {
     pipe.outcome ??= outcome;
-    if (sender.res.writableEnded) return;
+    const socket = sender.req.socket;
+    const close = (): void => {
+      socket.destroy();
+    };
+    if (sender.res.writableEnded) return close();
     const text =
       pipe.outcome === 'idle-timeout'
         ? `[ERROR] no bytes moved for ${this.#options.idleTimeoutMs / 1000} s; the pipe was closed\n`
         : pipe.outcome === 'shutdown'
           ? '[ERROR] the relay is shutting down\n'
           : `[ERROR] the receiver left after ${pipe.bytes} bytes\n`;
-    sender.res.end(text);
+    sender.res.end(text, close);
+    setTimeout(close, SENDER_LINGER_MS).unref();
   }
 
   #finish(pipe: Pipe, sender: Party, error: Error | undefined): void {
@@ -377,12 +388,10 @@ export class RelayHandler {
     }
   }
 
+  /** Ends a streaming pipe as a failure: receivers get an incomplete body, the sender the reason. */
   #abort(pipe: Pipe, outcome: PipeOutcome): void {
-    const sender = pipe.sender;
-    if (sender === undefined) return;
-    this.#tellSender(pipe, sender, outcome);
-    // Destroying the sender's request fails the pipeline, which destroys the receivers' responses.
-    sender.req.destroy();
+    if (pipe.sender !== undefined) this.#tellSender(pipe, pipe.sender, outcome);
+    for (const receiver of pipe.receivers) receiver.res.destroy();
   }
 
   /** Stops taking pipes: every waiting side gets 503 now; streaming pipes may finish within `graceMs`. */
