@@ -6,8 +6,11 @@ export function buildProgram(): Command {
   const program = new Command('hoodycall')
     .description('Voice calls over a plain HTTP pipe.')
     .version(VERSION)
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({
+      // One line, in the same voice as every other error: "hoodycall: …".
+      outputError: (text, write) => write(`hoodycall: ${text.replace(/^error: /, '')}`),
+    });
   registerServe(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -106,6 +106,12 @@ export class RelayHandler {
         if (awaitsContinue) res.writeContinue();
         return this.#page(target.page, req, res);
       case 'pipe':
+        // A request pipelined behind another response on the same connection has no socket of its own
+        // yet, and Node never tells its response that the connection died: as a waiting side it would
+        // hold the name forever. A pipe side needs a connection of its own.
+        if (res.socket === null && method !== 'OPTIONS') {
+          return this.#refuse(req, res, 400, 'a pipe side needs its own connection, not a pipelined request', 'bad-request');
+        }
         switch (method) {
           case 'GET':
             if (awaitsContinue) res.writeContinue();

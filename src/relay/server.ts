@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { RelayHandler } from './handler.js';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
@@ -49,6 +50,29 @@ export function serverOptions(options: ResolvedRelayOptions): http.ServerOptions
   };
 }
 
+const CLIENT_ERRORS: Readonly<Record<string, readonly [number, string, string]>> = {
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are too large'],
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request headers took too long'],
+};
+const MALFORMED = [400, 'Bad Request', 'the request is malformed'] as const;
+
+/**
+ * Requests Node's parser refuses (malformed, ambiguous framing, headers too large or too slow) get a
+ * reason line like every other refusal, then the connection is closed: after a framing error nothing
+ * else on it can be trusted.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (socket.writable) {
+    const [status, statusText, reason] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
+    const body = `[ERROR] ${reason}\n`;
+    socket.end(
+      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
 export function createRelay(relayOptions: RelayOptions = {}): Relay {
   const options = resolveRelayOptions(relayOptions);
   const handler = new RelayHandler(options);
@@ -62,6 +86,7 @@ export function createRelay(relayOptions: RelayOptions = {}): Relay {
   server.maxConnections = options.maxConnections;
   server.on('request', handler.handleRequest);
   server.on('checkContinue', handler.handleCheckContinue);
+  server.on('clientError', answerClientError);
 
   let closing: Promise<void> | undefined;
   return {

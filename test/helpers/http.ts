@@ -75,14 +75,21 @@ export async function rawExchange(port: number, request: string | Buffer, { wait
   return { text: Buffer.concat(chunks).toString('latin1'), closed };
 }
 
+export interface CurlResult {
+  readonly exitCode: number | undefined;
+  readonly stdout: Buffer;
+  readonly stderr: string;
+}
+
 /** The real curl binary. Never throws on a non-zero exit: tests assert the code. */
-export function curl(args: readonly string[], options: { input?: Buffer | string; timeoutMs?: number } = {}) {
-  return execa('curl', ['--silent', '--show-error', ...args], {
+export async function curl(args: readonly string[], options: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<CurlResult> {
+  const result = await execa('curl', ['--silent', '--show-error', ...args], {
     reject: false,
     encoding: 'buffer',
     timeout: options.timeoutMs ?? 20_000,
     ...(options.input === undefined ? {} : { input: options.input }),
   });
+  return { exitCode: result.exitCode, stdout: Buffer.from(result.stdout), stderr: Buffer.from(result.stderr).toString() };
 }
 
 /** Drops a request the way a vanished client would; the resulting client-side error is expected. */
