@@ -33,6 +33,9 @@ const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
  * - headersTimeout explicit: `requestTimeout: 0` alone silently sets it to 0 too (no slowloris bound).
  * - connectionsCheckingInterval 1 s: otherwise the header deadline is enforced up to 30 s late.
  * - keepAlive (TCP): a waiting peer that vanished is noticed, so its name is freed before the hold ends.
+ * - highWaterMark 256 KiB: fewer, larger writes per pipe. Measured with bench/relay, 200 concurrent
+ *   8 MiB pipes: relay CPU 1.38 -> 1.26 s/GiB. Idle connections allocate nothing for it; a stalled
+ *   pipe holds at most this much more.
  */
 export function serverOptions(options: ResolvedRelayOptions): http.ServerOptions {
   return {
@@ -47,6 +50,7 @@ export function serverOptions(options: ResolvedRelayOptions): http.ServerOptions
     requireHostHeader: true,
     joinDuplicateHeaders: false,
     insecureHTTPParser: false,
+    highWaterMark: 256 * 1024,
   };
 }
 
