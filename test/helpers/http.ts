@@ -97,3 +97,15 @@ export function abandon(req: http.ClientRequest): void {
   req.on('error', () => undefined);
   req.destroy();
 }
+
+/**
+ * A connected pipe: a receiver GET and a sender PUT whose headers are sent at once, resolved when the
+ * relay has started the pipe (the receiver's response arrived). The sender's body is the test's to write.
+ */
+export async function connectPair(url: string): Promise<{ sender: http.ClientRequest; receiver: http.ClientRequest; res: http.IncomingMessage }> {
+  const receiver = open(url);
+  receiver.end();
+  const sender = open(url, { method: 'PUT' });
+  sender.flushHeaders();
+  return { sender, receiver, res: await responseOf(receiver) };
+}

@@ -2,7 +2,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { abandon, fetchReply, open, rawExchange, readReply, responseOf } from '../helpers/http.js';
+import { abandon, connectPair, fetchReply, open, rawExchange, readReply, responseOf } from '../helpers/http.js';
 import { sleep, startRelay, uniqueName, waitFor } from '../helpers/relay.js';
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
@@ -35,11 +35,7 @@ test('sender first: the sender is held, then streams to the receiver (POST too)'
 test('a receiver sees each write as it is sent, before the sender finishes', async (t) => {
   const { pipeUrl } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const receiver = open(url);
-  receiver.end();
-  const sender = open(url, { method: 'PUT' });
-  sender.flushHeaders();
-  const res = await responseOf(receiver);
+  const { sender, res } = await connectPair(url);
   const delays: number[] = [];
   for (let i = 0; i < 20; i += 1) {
     const started = process.hrtime.bigint();
@@ -259,11 +255,7 @@ test('64 MiB binary round trip, checked by hash, with bounded relay memory', asy
 test('backpressure: a receiver that does not read holds the sender back', async (t) => {
   const { pipeUrl } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const receiver = open(url);
-  receiver.end();
-  const sender = open(url, { method: 'PUT' });
-  sender.flushHeaders();
-  const res = await responseOf(receiver);
+  const { sender, receiver, res } = await connectPair(url);
   res.pause();
   const chunk = Buffer.alloc(64 * 1024);
   let accepted = 0;

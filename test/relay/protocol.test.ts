@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { abandon, curl, fetchReply, open, rawExchange, readReply, responseOf } from '../helpers/http.js';
+import { abandon, connectPair, curl, fetchReply, open, rawExchange, readReply, responseOf } from '../helpers/http.js';
 import { sleep, startRelay, uniqueName, waitFor } from '../helpers/relay.js';
 
 async function tempFile(t: import('node:test').TestContext, bytes: number): Promise<{ file: string; data: Buffer }> {
@@ -153,11 +153,7 @@ test('a stream outlives the hold and Node\'s default timeouts; the server settin
 test('one byte at a time: each byte is delivered alone and fast (no buffering)', async (t) => {
   const { pipeUrl } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const receiver = open(url);
-  receiver.end();
-  const sender = open(url, { method: 'PUT' });
-  sender.flushHeaders();
-  const res = await responseOf(receiver);
+  const { sender, res } = await connectPair(url);
   const roundTrips: number[] = [];
   for (let i = 0; i < 255; i += 1) {
     const started = process.hrtime.bigint();
