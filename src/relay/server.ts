@@ -23,6 +23,13 @@ export interface Relay {
   stats(): { waiting: number; streaming: number };
 }
 
+/**
+ * Connections the kernel may queue before the relay accepts them (capped by net.core.somaxconn).
+ * Node's default, 511, overflows on a burst such as 1,000 pairs connecting at once, and the overflow
+ * reaches clients as connection resets.
+ */
+const LISTEN_BACKLOG = 4_096;
+
 /** TLS handshakes that take longer are dropped; Node's default of 120 s lets idle sockets pile up. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -99,7 +106,7 @@ export function createRelay(relayOptions: RelayOptions = {}): Relay {
     handleRequest: handler.handleRequest,
     handleCheckContinue: handler.handleCheckContinue,
     async listen(port = 0, host = '127.0.0.1') {
-      server.listen(port, host);
+      server.listen({ port, host, backlog: LISTEN_BACKLOG });
       await once(server, 'listening');
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
