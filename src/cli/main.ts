@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
+import { registerListen } from './listen.js';
 import { registerServe } from './serve.js';
+import { registerTalk } from './talk.js';
 
 export function buildProgram(): Command {
   const program = new Command('hoodycall')
@@ -12,6 +14,8 @@ export function buildProgram(): Command {
       outputError: (text, write) => write(`hoodycall: ${text.replace(/^error: /, '')}`),
     });
   registerServe(program);
+  registerTalk(program);
+  registerListen(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

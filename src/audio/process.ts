@@ -1,0 +1,62 @@
+import type { Readable, Writable } from 'node:stream';
+import { execa } from 'execa';
+import { classifyFfmpegFailure, describeFfmpegFailure, type FfmpegFailure, type FfmpegJob } from './failure.js';
+
+export interface FfmpegRun {
+  /** ffmpeg's stdin and stdout, when they were asked for as pipes. */
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly pid: number | undefined;
+  /** Resolves when ffmpeg exits: clean, or with the cause of its failure. */
+  readonly outcome: Promise<FfmpegOutcome>;
+  /** Asks ffmpeg to finish (SIGINT: it writes the Ogg trailer); SIGKILL if it has not within `graceMs`. */
+  stop(graceMs?: number): void;
+}
+
+export type FfmpegOutcome = { readonly ok: true } | { readonly ok: false; readonly failure: FfmpegFailure; readonly message: string };
+
+/**
+ * Runs ffmpeg for one job. Its stderr (errors only, `-loglevel error`) is kept for the message when it
+ * fails. ffmpeg never outlives us: execa kills it when this process exits (`cleanup`), and `stop`
+ * escalates to SIGKILL.
+ */
+export function runFfmpeg(
+  path: string,
+  args: readonly string[],
+  job: FfmpegJob,
+  io: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'inherit' | 'ignore' },
+): FfmpegRun {
+  const child = execa(path, args, {
+    stdin: io.stdin,
+    stdout: io.stdout,
+    stderr: 'pipe',
+    buffer: { stdout: false, stderr: true },
+    reject: false,
+    cleanup: true,
+    forceKillAfterDelay: false,
+  });
+  let stopping = false;
+  const outcome = child.then((result): FfmpegOutcome => {
+    // After our SIGINT, ffmpeg finishes its output and exits 255: a clean end of the call.
+    if (result.exitCode === 0 || (stopping && (result.exitCode === 255 || result.signal === 'SIGINT'))) return { ok: true };
+    const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    const failure =
+      result.signal !== undefined && !stopping
+        ? classifyFfmpegFailure(`ffmpeg was killed by ${result.signal}\n${stderr}`, job)
+        : classifyFfmpegFailure(stderr, job);
+    const detail = result.signal !== undefined && !stopping ? `ffmpeg was killed by ${result.signal}` : describeFfmpegFailure(failure, stderr);
+    return { ok: false, failure, message: detail };
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    pid: child.pid,
+    outcome,
+    stop(graceMs = 2_000) {
+      if (stopping) return;
+      stopping = true;
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), graceMs).unref();
+    },
+  };
+}

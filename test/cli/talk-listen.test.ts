@@ -1,0 +1,166 @@
+import test, { type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { parseWavHeader } from '../../src/audio/wav.js';
+import { buildWav, floatToS16le, testFfmpeg } from '../helpers/audio.js';
+import { BIN, runCli, startServe, type CliProcess } from '../helpers/cli.js';
+import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
+import { curl } from '../helpers/http.js';
+import { sleep, uniqueName } from '../helpers/relay.js';
+
+async function tempDir(t: TestContext): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'hoodycall-call-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Decoded WAV → its dominant frequency among a few candidates, and its length in seconds. */
+function analyse(wav: Buffer): { frequency: number; seconds: number } {
+  const header = parseWavHeader(wav);
+  assert.ok(header !== null, 'the output is a WAV');
+  assert.equal(header.sampleRate, 48_000);
+  const pcm = wav.subarray(header.dataOffset);
+  const samples = s16leToFloat(pcm, header.channels);
+  return { frequency: dominantFrequency(samples, header.sampleRate, [300, 440, 1000, 1500]).frequency, seconds: samples.length / header.sampleRate };
+}
+
+async function ended(cli: CliProcess): Promise<number | null> {
+  return (await cli.exited).code;
+}
+
+function noFfmpegChildren(pid: number | undefined): Promise<boolean> {
+  return execa('pgrep', ['-P', String(pid), 'ffmpeg'], { reject: false }).then((result) => result.exitCode === 1);
+}
+
+test('talk --tone 440 through serve into listen --output: 440 Hz for as long as the call lasted; ctrl-C ends both cleanly', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const dir = await tempDir(t);
+  const name = uniqueName();
+  const out = path.join(dir, 'out.wav');
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
+  await sleep(300);
+  const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--tone', '440']);
+  await sleep(2_500);
+  talker.child.kill('SIGINT');
+  assert.equal(await ended(talker), 0, talker.stderr());
+  assert.ok(await noFfmpegChildren(talker.child.pid), 'ffmpeg outlived talk');
+  assert.match(talker.stderr(), /call ended after 0:0\d, \d+ KiB sent/);
+  assert.equal(await ended(listener), 0, listener.stderr());
+  assert.match(listener.stderr(), /the talker hung up/);
+  const { frequency, seconds } = analyse(await readFile(out));
+  assert.equal(frequency, 440);
+  assert.ok(seconds > 1.5 && seconds < 3, `${seconds} s of audio`);
+});
+
+test('talk --input FILE sends the file in real time and ends the call when it ends', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const dir = await tempDir(t);
+  const name = uniqueName();
+  const input = path.join(dir, 'tone.wav');
+  const out = path.join(dir, 'out.wav');
+  await execa(await testFfmpeg(), ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=1000:duration=2', '-ar', '44100', input]);
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
+  const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--input', input]);
+  const talkerExit = await talker.exited;
+  assert.equal(talkerExit.code, 0, talker.stderr());
+  assert.ok(talkerExit.afterMs > 1_900, `a 2 s file took ${talkerExit.afterMs} ms: it must be sent in real time`);
+  assert.equal(await ended(listener), 0, listener.stderr());
+  const { frequency, seconds } = analyse(await readFile(out));
+  assert.equal(frequency, 1000);
+  assert.ok(Math.abs(seconds - 2) < 0.2, `${seconds} s of audio`);
+});
+
+test('a late listener hears what is said after it joined, not the backlog (talk --input - stays live)', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const dir = await tempDir(t);
+  const name = uniqueName();
+  const out = path.join(dir, 'out.wav');
+  const talker = execa(process.execPath, [BIN, 'talk', name, '--server', relay.url.origin, '--input', '-'], {
+    stdin: 'pipe',
+    reject: false,
+  });
+  t.after(() => talker.kill('SIGKILL'));
+  // Four seconds of 300 Hz, written in real time: the listener joins after two.
+  talker.stdin.write(buildWav(Buffer.alloc(0), { dataSizeField: 0xffffffff, riffSizeField: 0xffffffff }));
+  const second = floatToS16le(sine(300, 48_000, 0.1));
+  let listener: CliProcess | undefined;
+  for (let i = 0; i < 40; i += 1) {
+    talker.stdin.write(second);
+    if (i === 20) listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
+    await sleep(100);
+  }
+  talker.stdin.end();
+  assert.equal((await talker).exitCode, 0);
+  assert.ok(listener !== undefined);
+  assert.equal(await ended(listener), 0, listener.stderr());
+  const { frequency, seconds } = analyse(await readFile(out));
+  assert.equal(frequency, 300);
+  assert.ok(seconds < 2.6, `the late listener got ${seconds} s: the backlog before it joined was sent`);
+  assert.ok(seconds > 1.2, `the late listener got only ${seconds} s`);
+});
+
+test('interop: ffmpeg | curl -T - into listen, and talk into curl | ffmpeg', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const dir = await tempDir(t);
+  const ffmpeg = await testFfmpeg();
+
+  const name = uniqueName();
+  const out = path.join(dir, 'from-curl.wav');
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
+  const seed = execa('bash', ['-c', `${ffmpeg} -v error -re -f lavfi -i sine=frequency=1000:duration=1.5 -c:a libopus -b:a 32k -page_duration 20000 -f ogg - | curl -sS -T - ${relay.pipeUrl(name)}`], { reject: false });
+  assert.equal((await seed).exitCode, 0);
+  assert.equal(await ended(listener), 0, listener.stderr());
+  assert.equal(analyse(await readFile(out)).frequency, 1000);
+
+  const other = uniqueName();
+  const wav = path.join(dir, 'from-talk.wav');
+  const receiver = execa('bash', ['-c', `curl -sSN ${relay.pipeUrl(other)} | ${ffmpeg} -v error -i - -y ${wav}`], { reject: false });
+  const talker = runCli(t, ['talk', other, '--server', relay.url.origin, '--tone', '440']);
+  await sleep(2_000);
+  talker.child.kill('SIGINT');
+  assert.equal(await ended(talker), 0);
+  assert.equal((await receiver).exitCode, 0);
+  assert.equal(analyse(await readFile(wav)).frequency, 440);
+});
+
+test('talk with no name makes an unguessable one and prints what the other side runs', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0', '--hold', '1']);
+  const talker = runCli(t, ['talk', '--server', relay.url.origin, '--tone', '440']);
+  assert.equal(await ended(talker), 7, talker.stderr());
+  const name = /hoodycall listen (\S+)/.exec(talker.stdout())?.[1] ?? '';
+  assert.match(name, /^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$/);
+  assert.match(talker.stdout(), new RegExp(`curl -sN ${relay.pipeUrl(name).replace(/[.?]/g, '\\$&')} \\| mpv --no-video -`));
+  assert.match(talker.stderr(), /^hoodycall: nobody joined/m);
+});
+
+test('errors: missing ffmpeg, unreachable server, busy name, nobody came: one line and a distinct code each', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0', '--hold', '1']);
+  const name = uniqueName();
+
+  const noFfmpeg = runCli(t, ['listen', name, '--server', relay.url.origin, '--ffmpeg', '/nonexistent/ffmpeg']);
+  assert.equal(await ended(noFfmpeg), 3);
+  assert.equal(noFfmpeg.stderr().trim().split('\n').length, 1);
+  assert.match(noFfmpeg.stderr(), /ffmpeg/);
+
+  const unreachable = runCli(t, ['talk', name, '--server', 'http://127.0.0.1:1', '--tone', '440']);
+  const exit = await unreachable.exited;
+  assert.equal(exit.code, 5);
+  assert.ok(exit.afterMs < 5_000);
+  assert.match(unreachable.stderr(), /^hoodycall: cannot reach http:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)$/m);
+
+  const stranger = curl(['-o', '/dev/null', relay.pipeUrl(name)]);
+  await sleep(200);
+  const busy = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', '-']);
+  assert.equal(await ended(busy), 6);
+  assert.match(busy.stderr(), new RegExp(`^hoodycall: the pipe ${name} is busy: this pipe already has a receiver$`, "m"));
+  await stranger;
+
+  const lonely = runCli(t, ['listen', uniqueName(), '--server', relay.url.origin, '--output', '-']);
+  const lonelyExit = await lonely.exited;
+  assert.equal(lonelyExit.code, 7);
+  assert.ok(lonelyExit.afterMs < 4_000, 'a 408 is not retried');
+  for (const cli of [noFfmpeg, unreachable, busy, lonely]) assert.doesNotMatch(cli.stderr(), /^\s+at /m, 'no stack trace');
+});
