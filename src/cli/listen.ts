@@ -2,11 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { backendFor, listenArgs, toPlatform, type PlaybackTarget } from '../audio/args.js';
-import { pulseAvailable } from '../audio/devices.js';
+import { listenArgs, type PlaybackTarget } from '../audio/args.js';
 import { locateFfmpeg } from '../audio/ffmpeg.js';
 import { runFfmpeg } from '../audio/process.js';
 import { openDownload, pipeUrl, resolveServer } from '../client/index.js';
+import { detectBackends } from './devices.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
 import { formatElapsed, Status } from './status.js';
@@ -40,7 +40,7 @@ function isAudio(contentType: string | undefined): boolean {
   return essence.startsWith('audio/') || essence === 'application/ogg' || essence === 'application/octet-stream';
 }
 
-async function listen(name: string, flags: ListenFlags): Promise<void> {
+export async function listen(name: string, flags: ListenFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
   const abort = new AbortController();
   let hangingUp = false;
@@ -59,9 +59,7 @@ async function listen(name: string, flags: ListenFlags): Promise<void> {
     let target: PlaybackTarget;
     if (flags.output !== undefined) target = { kind: 'wav', path: flags.output, overwrite: true };
     else {
-      const platform = toPlatform(process.platform) ?? 'linux';
-      const pulse = platform === 'linux' ? await pulseAvailable(ffmpeg.path) : false;
-      const { playback } = backendFor(platform, { pulseAvailable: pulse, inputDevices: ffmpeg.inputDevices, outputDevices: ffmpeg.outputDevices });
+      const { playback } = await detectBackends(ffmpeg);
       if (playback === null) throw new CliError('this ffmpeg cannot play audio here; use --output - | ffplay -nodisp -', ExitCode.noAudioDevice);
       const device = flags.device === undefined ? {} : { device: flags.device };
       target = playback === 'audiotoolbox' ? { kind: 'audiotoolbox' } : { kind: playback, ...device };

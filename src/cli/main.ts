@@ -1,5 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
+import { registerDevices } from './devices.js';
+import { registerDoctor } from './doctor.js';
+import { registerEcho } from './echo.js';
 import { registerListen } from './listen.js';
 import { registerServe } from './serve.js';
 import { registerTalk } from './talk.js';
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTalk(program);
   registerListen(program);
+  registerEcho(program);
+  registerDevices(program);
+  registerDoctor(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }

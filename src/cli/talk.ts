@@ -2,12 +2,12 @@ import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { backendFor, talkArgs, toPlatform, type CaptureSource } from '../audio/args.js';
-import { pulseAvailable } from '../audio/devices.js';
+import { talkArgs, type CaptureSource } from '../audio/args.js';
 import { locateFfmpeg } from '../audio/ffmpeg.js';
 import { runFfmpeg } from '../audio/process.js';
 import { parseWavHeader, pcmInputOf, type WavHeader } from '../audio/wav.js';
 import { generatePipeName, openUpload, pipeUrl, resolveServer } from '../client/index.js';
+import { detectBackends } from './devices.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
 import { wholeNumber } from './parse.js';
@@ -87,7 +87,7 @@ function shareLines(server: URL, name: string, url: URL): string {
   ].join('\n');
 }
 
-async function talk(givenName: string | undefined, flags: TalkFlags): Promise<void> {
+export async function talk(givenName: string | undefined, flags: TalkFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
   const abort = new AbortController();
   let connected = false;
@@ -125,14 +125,12 @@ async function talk(givenName: string | undefined, flags: TalkFlags): Promise<vo
       source = { kind: 'pcm', ...pcmInputOf(header) };
     } else if (flags.input !== undefined) source = { kind: 'file', path: flags.input };
     else {
-      const platform = toPlatform(process.platform) ?? 'linux';
-      const pulse = platform === 'linux' ? await pulseAvailable(ffmpeg.path) : false;
-      const { capture } = backendFor(platform, { pulseAvailable: pulse, inputDevices: ffmpeg.inputDevices, outputDevices: ffmpeg.outputDevices });
+      const { capture } = await detectBackends(ffmpeg);
       source = { kind: 'device', backend: capture, ...(flags.device === undefined ? {} : { device: flags.device }) };
     }
 
     const upload = openUpload(url, name, { signal: abort.signal, contentType: 'audio/ogg' });
-    status.show(`waiting for a listener on ${name} (${url.origin})`);
+    status.show(`waiting for a listener on ${name} (${url.origin} holds a call up to 5 min)`);
     await upload.connected.catch((error: unknown) => {
       if (abort.signal.aborted) throw new CliError('interrupted before anyone joined', ExitCode.interrupted);
       throw error;

@@ -2,7 +2,7 @@
  * The device path on a private headless PulseAudio (null sinks): our pulse capture and playback
  * argument lists against a real server. CI installs PulseAudio; elsewhere the test skips when it is missing.
  */
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -12,7 +12,7 @@ import { classifyFfmpegFailure } from '../../src/audio/failure.js';
 import { probeFfmpeg } from '../../src/audio/ffmpeg.js';
 import { floatToS16le, runFfmpeg, testFfmpeg } from '../helpers/audio.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
-import { startPulse, type PulseServer } from '../helpers/pulse.js';
+import { skipWithoutPulse, startPulse, type PulseServer } from '../helpers/pulse.js';
 
 const RATE = 48_000;
 const PCM_ARGS = ['--raw', '--format=s16le', `--rate=${RATE}`, '--channels=1'];
@@ -35,19 +35,13 @@ test.after(async () => {
   await server?.stop();
 });
 
-/** CI installs PulseAudio (.ci/run): there a missing server is a failure, not a reason to skip. */
-function skipOutsideCi(t: TestContext, reason: string): void {
-  if (process.env['CI'] !== undefined) assert.fail(`the device-path test cannot run in CI: ${reason}`);
-  t.skip(reason);
-}
-
 function pulse(): PulseServer {
   assert.ok(server !== null);
   return server;
 }
 
 test('listing and detection: ffmpeg sees the server, its sources and sinks', async (t) => {
-  if (skip !== false) return skipOutsideCi(t, skip);
+  if (skip !== false) return skipWithoutPulse(t, skip);
   const { env } = pulse();
   const ffmpeg = await testFfmpeg();
   assert.equal(await pulseAvailable(ffmpeg, { env }), true);
@@ -61,7 +55,7 @@ test('listing and detection: ffmpeg sees the server, its sources and sinks', asy
 });
 
 test('capture: pacat plays 1000 Hz into hc_mic, talk captures hc_mic.monitor; ctrl-C ends the Ogg cleanly', async (t) => {
-  if (skip !== false) return skipOutsideCi(t, skip);
+  if (skip !== false) return skipWithoutPulse(t, skip);
   const { env } = pulse();
   const ffmpeg = await testFfmpeg();
   const talker = execa(ffmpeg, talkArgs({ kind: 'device', backend: 'pulse', device: 'hc_mic.monitor' }), {
@@ -87,7 +81,7 @@ test('capture: pacat plays 1000 Hz into hc_mic, talk captures hc_mic.monitor; ct
 });
 
 test('playback: listen plays into the sink named by -device (not the default sink), parec hears 440 Hz', async (t) => {
-  if (skip !== false) return skipOutsideCi(t, skip);
+  if (skip !== false) return skipWithoutPulse(t, skip);
   const { env, pactl } = pulse();
   // Make the *other* sink the default, so only -device can route the stream to hc_spk.
   await pactl('set-default-sink', 'hc_mic');
@@ -112,7 +106,7 @@ test('playback: listen plays into the sink named by -device (not the default sin
 });
 
 test('unknown source or sink on a live server: no-input-device / no-output-device', async (t) => {
-  if (skip !== false) return skipOutsideCi(t, skip);
+  if (skip !== false) return skipWithoutPulse(t, skip);
   const { env } = pulse();
   const ffmpeg = await testFfmpeg();
   const capture = await execa(ffmpeg, talkArgs({ kind: 'device', backend: 'pulse', device: 'nosuch' }), { env, extendEnv: false, reject: false, stdin: 'ignore', timeout: 10_000 });
