@@ -36,7 +36,14 @@ export function runFfmpeg(
     forceKillAfterDelay: false,
   });
   let stopping = false;
+  // Whether we had asked ffmpeg to stop when it exited: a stop() that comes after a crash must not
+  // turn the crash into a clean end.
+  let stoppedByUs = false;
+  child.once('exit', () => {
+    stoppedByUs = stopping;
+  });
   const outcome = child.then((result): FfmpegOutcome => {
+    const stopping = stoppedByUs;
     // After our SIGINT, ffmpeg finishes its output and exits 255: a clean end of the call.
     if (result.exitCode === 0 || (stopping && (result.exitCode === 255 || result.signal === 'SIGINT'))) return { ok: true };
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';

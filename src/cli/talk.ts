@@ -163,7 +163,11 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     upload.stream.on('data', (chunk: Buffer) => {
       relayText += chunk.toString();
     });
-    const relayDone = once(upload.stream, 'end').then(() => relayText);
+    // Settles either way: when the upload fails, the pipeline's error is the one reported.
+    const relayDone = once(upload.stream, 'end').then(
+      () => relayText,
+      () => relayText,
+    );
     try {
       if (run.stdout === null) throw new Error('ffmpeg has no stdout');
       await pipeline(run.stdout, meter, upload.stream);

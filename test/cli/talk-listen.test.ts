@@ -164,3 +164,26 @@ test('errors: missing ffmpeg, unreachable server, busy name, nobody came: one li
   assert.ok(lonelyExit.afterMs < 4_000, 'a 408 is not retried');
   for (const cli of [noFfmpeg, unreachable, busy, lonely]) assert.doesNotMatch(cli.stderr(), /^\s+at /m, 'no stack trace');
 });
+
+test('ffmpeg crashing mid-call: talk exits 9 at once, the listener sees a cut-off call, no ffmpeg is left', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const name = uniqueName();
+  const receiver = curl(['-N', '-o', '/dev/null', relay.pipeUrl(name)]);
+  const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--tone', '440']);
+  let ffmpegPid = 0;
+  for (let tries = 0; ffmpegPid === 0 && tries < 100; tries += 1) {
+    await sleep(50);
+    const found = await execa('pgrep', ['-P', String(talker.child.pid), '-f', 'sine=frequency'], { reject: false });
+    ffmpegPid = Number(found.stdout.trim().split('\n')[0] ?? 0);
+  }
+  assert.ok(ffmpegPid > 0, 'talk started ffmpeg once the receiver was there');
+  await sleep(700);
+  const crashedAt = Date.now();
+  process.kill(ffmpegPid, 'SIGSEGV');
+  const exit = await talker.exited;
+  assert.equal(exit.code, 9, talker.stderr());
+  assert.ok(Date.now() - crashedAt < 1_500, `talk took ${Date.now() - crashedAt} ms to notice`);
+  assert.match(talker.stderr(), /^hoodycall: ffmpeg was killed by SIGSEGV$/m);
+  assert.equal((await receiver).exitCode, 18, 'the listener must see an aborted stream, not a clean end');
+  assert.ok(await noFfmpegChildren(talker.child.pid));
+});
