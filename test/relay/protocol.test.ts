@@ -92,7 +92,11 @@ test('HTTP/1.0 sender and receiver (curl -0) transfer intact', async (t) => {
   const received = await receiver;
   assert.equal(sender.exitCode, 0);
   assert.equal(received.exitCode, 0);
-  assert.ok(received.stdout.equals(data));
+  const firstDifference = received.stdout.findIndex((byte, i) => byte !== data[i]);
+  assert.ok(
+    received.stdout.equals(data),
+    `received ${received.stdout.length} of ${data.length} bytes, first difference at ${firstDifference}; sender said ${JSON.stringify(sender.stdout.toString())}`,
+  );
 });
 
 test('HTTP/1.0 receiver: the relay answers with a sized or close-delimited body', async (t) => {
