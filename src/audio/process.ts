@@ -43,16 +43,15 @@ export function runFfmpeg(
     stoppedByUs = stopping;
   });
   const outcome = child.then((result): FfmpegOutcome => {
-    const stopping = stoppedByUs;
     // After our SIGINT, ffmpeg finishes its output and exits 255: a clean end of the call.
-    if (result.exitCode === 0 || (stopping && (result.exitCode === 255 || result.signal === 'SIGINT'))) return { ok: true };
+    if (result.exitCode === 0 || (stoppedByUs && (result.exitCode === 255 || result.signal === 'SIGINT'))) return { ok: true };
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
-    const failure =
-      result.signal !== undefined && !stopping
-        ? classifyFfmpegFailure(`ffmpeg was killed by ${result.signal}\n${stderr}`, job)
-        : classifyFfmpegFailure(stderr, job);
-    const detail = result.signal !== undefined && !stopping ? `ffmpeg was killed by ${result.signal}` : describeFfmpegFailure(failure, stderr);
-    return { ok: false, failure, message: detail };
+    if (result.signal !== undefined && !stoppedByUs) {
+      const message = `ffmpeg was killed by ${result.signal}`;
+      return { ok: false, failure: classifyFfmpegFailure(`${message}\n${stderr}`, job), message };
+    }
+    const failure = classifyFfmpegFailure(stderr, job);
+    return { ok: false, failure, message: describeFfmpegFailure(failure, stderr) };
   });
   return {
     stdin: child.stdin,
