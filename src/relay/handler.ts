@@ -5,19 +5,28 @@ import { FanOut } from './fan-out.js';
 import { PAGE_METHODS, PIPE_METHODS, preflightHeaders, receiverHeaders, textHeaders } from './headers.js';
 import { createRelayMetrics, type PipeOutcome, type Rejection, type RelayMetrics } from './metrics.js';
 import type { ResolvedRelayOptions } from './options.js';
+import { isBrowserNavigation } from './navigation.js';
+import { assetHeaders, pageHeaders, pageHtml, readAsset } from './page.js';
 import { baseUrlOf, helpText } from './pages.js';
+import type { PartyRequest, PartyResponse } from './party.js';
 import { refuse, respondText } from './respond.js';
 import { parseTarget } from './target.js';
 
-/** One end of a pipe: a sender's PUT/POST or a receiver's GET, with its response still open. */
-interface Party {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
+/**
+ * One end of a pipe: a sender's PUT/POST (or a WebSocket talker, see websocket.ts) or a receiver's
+ * GET, with its response still open.
+ */
+interface Party<Req extends PartyRequest = PartyRequest, Res extends PartyResponse = PartyResponse> {
+  readonly req: Req;
+  readonly res: Res;
   readonly client: string;
   /** The sender asked `Expect: 100-continue`: the 100 is the go-ahead, sent once the receivers are there. */
   readonly awaitsContinue: boolean;
   hold: NodeJS.Timeout | undefined;
 }
+
+/** Receivers are always HTTP: their responses are the byte path's destination. */
+type Receiver = Party<IncomingMessage, ServerResponse>;
 
 type PipeState = 'waiting' | 'streaming' | 'ended';
 
@@ -27,7 +36,7 @@ interface Pipe {
   readonly createdAt: number;
   state: PipeState;
   sender: Party | undefined;
-  receivers: Party[];
+  receivers: Receiver[];
   bytes: number;
   startedAt: number;
   /** Sweeps in a row that saw no byte move; see `sweepIdle`. */
@@ -90,6 +99,15 @@ export class RelayHandler {
     this.#route(req, res, true);
   };
 
+  /**
+   * A sender that did not come as PUT/POST (the WebSocket bridge): the same rules, limits and state
+   * machine, with `req`/`res` stand-ins that carry the bytes and the status lines.
+   */
+  acceptSender(req: PartyRequest, res: PartyResponse, name: string, receiversWanted: number): void {
+    if (this.#closing) return this.#refuse(req, res, 503, 'the relay is shutting down', 'shutdown');
+    this.#sender(req, res, name, receiversWanted, false);
+  }
+
   #route(req: IncomingMessage, res: ServerResponse, awaitsContinue: boolean): void {
     if (this.#closing) return this.#refuse(req, res, 503, 'the relay is shutting down', 'shutdown');
     const target = parseTarget(req.url ?? '/', this.#options.maxReceivers);
@@ -105,6 +123,11 @@ export class RelayHandler {
         }
         if (awaitsContinue) res.writeContinue();
         return this.#page(target.page, req, res);
+      case 'asset':
+        if (method !== 'GET' && method !== 'HEAD') {
+          return this.#refuse(req, res, 405, `${method} is not allowed here`, 'method', { allow: PAGE_METHODS });
+        }
+        return this.#asset(target.name, res);
       case 'pipe':
         // A request pipelined behind another response on the same connection has no socket of its own
         // yet, and Node never tells its response that the connection died: as a waiting side it would
@@ -115,6 +138,9 @@ export class RelayHandler {
         switch (method) {
           case 'GET':
             if (awaitsContinue) res.writeContinue();
+            // A browser opening the pipe URL gets the listen page, which takes no slot: its own GET
+            // would be thrown away by the browser and take the call with it (navigation.ts).
+            if (isBrowserNavigation(req.headers)) return this.#listenPage(req, res);
             return this.#receiver(req, res, target.name, target.receivers);
           case 'PUT':
           case 'POST':
@@ -138,10 +164,29 @@ export class RelayHandler {
       );
       return;
     }
+    if (page === 'help' && isBrowserNavigation(req.headers)) return this.#listenPage(req, res);
     respondText(res, 200, page === 'healthz' ? 'ok\n' : helpText(baseUrlOf(req, this.#secure)));
   }
 
-  #sender(req: IncomingMessage, res: ServerResponse, name: string, receiversWanted: number, awaitsContinue: boolean): void {
+  #listenPage(req: IncomingMessage, res: ServerResponse): void {
+    const body = Buffer.from(pageHtml(req.url ?? '/'));
+    res.writeHead(200, pageHeaders(body.length));
+    res.end(req.method === 'HEAD' ? undefined : body);
+  }
+
+  #asset(name: string, res: ServerResponse): void {
+    const asset = readAsset(name);
+    if (asset === undefined) return respondText(res, 404, '[ERROR] no such page\n');
+    asset.then(
+      (body) => {
+        res.writeHead(200, assetHeaders(body.length));
+        res.end(res.req.method === 'HEAD' ? undefined : body);
+      },
+      () => respondText(res, 500, '[ERROR] the page script is missing from this build (run npm run build)\n'),
+    );
+  }
+
+  #sender(req: PartyRequest, res: PartyResponse, name: string, receiversWanted: number, awaitsContinue: boolean): void {
     if (req.headers['content-range'] !== undefined) {
       return this.#refuse(req, res, 400, 'Content-Range is not supported: a pipe streams from the first byte', 'bad-request');
     }
@@ -171,19 +216,24 @@ export class RelayHandler {
         return this.#refuse(req, res, 409, `this pipe already has ${who}`, 'busy');
       }
     }
-    const party = this.#admit(req, res, existing, false);
+    const party = this.#admit<IncomingMessage, ServerResponse>(req, res, existing, false);
     if (party === undefined) return;
     const pipe = existing ?? this.#create(name, receiversWanted);
     pipe.receivers.push(party);
     this.#await(pipe, party);
   }
 
-  #mismatch(req: IncomingMessage, res: ServerResponse, pipe: Pipe): void {
+  #mismatch(req: PartyRequest, res: PartyResponse, pipe: Pipe): void {
     this.#refuse(req, res, 400, `this pipe was opened with n=${pipe.receiversWanted}; every side must give the same n`, 'receivers-mismatch');
   }
 
   /** Applies the limits; returns the new party, or undefined when it was refused. */
-  #admit(req: IncomingMessage, res: ServerResponse, existing: Pipe | undefined, awaitsContinue: boolean): Party | undefined {
+  #admit<Req extends PartyRequest, Res extends PartyResponse>(
+    req: Req,
+    res: Res,
+    existing: Pipe | undefined,
+    awaitsContinue: boolean,
+  ): Party<Req, Res> | undefined {
     if (existing === undefined && this.#pipes.size >= this.#options.maxPipes) {
       this.#refuse(req, res, 503, `the relay holds its limit of ${this.#options.maxPipes} pipes; try again later`, 'relay-limit', {
         'retry-after': '10',
@@ -251,7 +301,7 @@ export class RelayHandler {
   #leaveWaiting(pipe: Pipe, party: Party, outcome: PipeOutcome): void {
     if (pipe.sender === party) pipe.sender = undefined;
     else {
-      const index = pipe.receivers.indexOf(party);
+      const index = pipe.receivers.indexOf(party as Receiver);
       if (index === -1) return;
       pipe.receivers.splice(index, 1);
     }
@@ -361,7 +411,7 @@ export class RelayHandler {
     );
   }
 
-  #refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: string, rejection: Rejection, headers = {}): void {
+  #refuse(req: PartyRequest, res: PartyResponse, status: number, reason: string, rejection: Rejection, headers = {}): void {
     this.metrics.rejected(rejection);
     refuse(req, res, status, reason, headers);
   }

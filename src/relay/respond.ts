@@ -1,5 +1,6 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { textHeaders } from './headers.js';
+import type { PartyRequest, PartyResponse } from './party.js';
 
 /**
  * After refusing a request whose body is still arriving, Node drains (reads and discards) the body so the
@@ -9,7 +10,7 @@ import { textHeaders } from './headers.js';
  */
 const REFUSED_BODY_LINGER_MS = 1_000;
 
-export function respondText(res: ServerResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
+export function respondText(res: PartyResponse, status: number, text: string, headers: OutgoingHttpHeaders = {}): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -21,8 +22,8 @@ export function respondText(res: ServerResponse, status: number, text: string, h
 
 /** Answers with an `[ERROR]` line and makes sure an unwanted upload cannot keep the connection busy. */
 export function refuse(
-  req: IncomingMessage,
-  res: ServerResponse,
+  req: PartyRequest,
+  res: PartyResponse,
   status: number,
   reason: string,
   headers: OutgoingHttpHeaders = {},

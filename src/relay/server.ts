@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { RelayHandler } from './handler.js';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+import { createUpgradeListener, type UpgradeListener } from './websocket.js';
 
 export interface Relay {
   /** The Node server, already configured; `listen()` is the usual way to start it. */
@@ -13,6 +14,8 @@ export interface Relay {
   /** The request handlers, for mounting the pipe on a server of your own (then its timeouts are yours). */
   readonly handleRequest: http.RequestListener;
   readonly handleCheckContinue: http.RequestListener;
+  /** The `upgrade` listener: a browser talker's WebSocket becomes the pipe's sender (websocket.ts). */
+  readonly handleUpgrade: UpgradeListener;
   /** Listens and resolves with the base URL, e.g. `http://127.0.0.1:8080`. Port 0 picks a free port. */
   listen(port?: number, host?: string): Promise<URL>;
   /**
@@ -97,6 +100,8 @@ export function createRelay(relayOptions: RelayOptions = {}): Relay {
   server.maxConnections = options.maxConnections;
   server.on('request', handler.handleRequest);
   server.on('checkContinue', handler.handleCheckContinue);
+  const handleUpgrade = createUpgradeListener(handler, options.maxReceivers);
+  server.on('upgrade', handleUpgrade);
   server.on('clientError', answerClientError);
 
   let closing: Promise<void> | undefined;
@@ -105,6 +110,7 @@ export function createRelay(relayOptions: RelayOptions = {}): Relay {
     options,
     handleRequest: handler.handleRequest,
     handleCheckContinue: handler.handleCheckContinue,
+    handleUpgrade,
     async listen(port = 0, host = '127.0.0.1') {
       server.listen({ port, host, backlog: LISTEN_BACKLOG });
       await once(server, 'listening');

@@ -3,12 +3,16 @@
  * so every rule about names is tested directly and by property tests.
  */
 
+/** The page's scripts (page.ts), outside /api/v1/pipe/ so that no pipe name can collide with them. */
+export const ASSET_PREFIX = '/_hoodycall/';
 export const PIPE_PREFIX = '/api/v1/pipe/';
 export const MAX_NAME_LENGTH = 128;
 
 export type Target =
   | { kind: 'pipe'; name: string; receivers: number }
   | { kind: 'page'; page: 'help' | 'healthz' | 'metrics' }
+  /** A script of the browser page, `/_hoodycall/NAME` (see page.ts). */
+  | { kind: 'asset'; name: string }
   | { kind: 'invalid'; reason: string }
   | { kind: 'not-found' };
 
@@ -70,6 +74,7 @@ export function parseTarget(url: string, maxReceivers: number): Target {
   if (path === '/') return { kind: 'page', page: 'help' };
   if (path === '/healthz') return { kind: 'page', page: 'healthz' };
   if (path === '/metrics') return { kind: 'page', page: 'metrics' };
+  if (path.startsWith(ASSET_PREFIX)) return { kind: 'asset', name: path.slice(ASSET_PREFIX.length) };
   if (path === '/api/v1/pipe') return { kind: 'invalid', reason: 'the pipe name is missing: use /api/v1/pipe/NAME' };
   if (!path.startsWith(PIPE_PREFIX)) return { kind: 'not-found' };
   const name = path.slice(PIPE_PREFIX.length);
