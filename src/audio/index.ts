@@ -6,3 +6,5 @@ export * from './ffmpeg.js';
 export * from './probe-parse.js';
 export * from './wav.js';
 export * from './level.js';
+export * from './ogg.js';
+export * from './catch-up.js';
