@@ -247,6 +247,26 @@ export function oggStdinInputArgs(): string[] {
   return ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-f', 'ogg', '-i', '-'];
 }
 
+/**
+ * WebM/Opus on stdin: what a browser talker sends where it lacks WebCodecs' AudioEncoder (its
+ * MediaRecorder writes WebM, not Ogg). The same no-probing flags; the demuxer is matroska's.
+ */
+export function webmStdinInputArgs(): string[] {
+  return ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-f', 'matroska', '-i', '-'];
+}
+
+/** The containers `listen` can read. */
+export type StreamContainer = 'ogg' | 'webm';
+
+/**
+ * The container a pipe carries, from the sender's Content-Type: WebM when it says so, otherwise Ogg
+ * (what `talk`, ffmpeg `-f ogg` and a browser's Ogg muxer send; `curl -T` sends no type at all).
+ */
+export function containerOf(contentType: string | undefined): StreamContainer {
+  const essence = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  return essence === 'audio/webm' || essence === 'video/webm' || essence === 'audio/x-matroska' ? 'webm' : 'ogg';
+}
+
 /** Pulse playback with a 20 ms buffer. The sink comes from `-device`; the last argument only names the stream. */
 export function pulsePlaybackArgs(device?: string, streamName = DEFAULT_STREAM_NAME): string[] {
   return [
@@ -305,13 +325,15 @@ export function playbackOutputArgs(target: PlaybackTarget): string[] {
 }
 
 /**
- * The whole `listen` decoder command line (without the ffmpeg path). Stdin is the Ogg stream, so no
+ * The whole `listen` decoder command line (without the ffmpeg path). Stdin is the stream (Ogg, or
+ * WebM from a browser talker without WebCodecs), so no
  * `-nostdin`; a WAV file target gets `-n` (or `-y` with `overwrite`), because ffmpeg would otherwise
  * ask "Overwrite? [y/N]" and read the answer from stdin, which is the stream.
  */
-export function listenArgs(target: PlaybackTarget): string[] {
+export function listenArgs(target: PlaybackTarget, container: StreamContainer = 'ogg'): string[] {
   const overwrite = target.kind === 'wav' && target.path !== '-' ? [target.overwrite === true ? '-y' : '-n'] : [];
-  return [...QUIET_ARGS, ...overwrite, ...oggStdinInputArgs(), ...playbackOutputArgs(target)];
+  const input = container === 'webm' ? webmStdinInputArgs() : oggStdinInputArgs();
+  return [...QUIET_ARGS, ...overwrite, ...input, ...playbackOutputArgs(target)];
 }
 
 // ---------------------------------------------------------------------------------------------

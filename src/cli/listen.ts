@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { listenArgs, type PlaybackTarget } from '../audio/args.js';
+import { containerOf, listenArgs, type PlaybackTarget } from '../audio/args.js';
 import { locateFfmpeg } from '../audio/ffmpeg.js';
 import { runFfmpeg } from '../audio/process.js';
 import { openDownload, pipeUrl, resolveServer } from '../client/index.js';
@@ -77,7 +77,8 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
       throw new CliError(`${name} carries ${contentType ?? 'no type'}, not audio`, ExitCode.relayRefused);
     }
 
-    const run = runFfmpeg(ffmpeg.path, listenArgs(target), 'listen', { stdin: 'pipe', stdout: flags.output === '-' ? 'inherit' : 'ignore' });
+    // A browser talker without WebCodecs sends WebM (audio/webm): ffmpeg is told which demuxer.
+    const run = runFfmpeg(ffmpeg.path, listenArgs(target, containerOf(contentType)), 'listen', { stdin: 'pipe', stdout: flags.output === '-' ? 'inherit' : 'ignore' });
     const startedAt = Date.now();
     status.show(`connected to ${name}: listening`);
     const ticker = setInterval(() => status.update(`listening ${formatElapsed(Date.now() - startedAt)} · ${name}`), 1000);
