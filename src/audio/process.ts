@@ -6,6 +6,8 @@ export interface FfmpegRun {
   /** ffmpeg's stdin and stdout, when they were asked for as pipes. */
   readonly stdin: Writable | null;
   readonly stdout: Readable | null;
+  /** The level-meter tap (fd 3, see meterTapArgs), when asked for. */
+  readonly meter: Readable | null;
   readonly pid: number | undefined;
   /** Resolves when ffmpeg exits: clean, or with the cause of its failure. */
   readonly outcome: Promise<FfmpegOutcome>;
@@ -24,13 +26,11 @@ export function runFfmpeg(
   path: string,
   args: readonly string[],
   job: FfmpegJob,
-  io: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'inherit' | 'ignore' },
+  io: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'inherit' | 'ignore'; meter?: boolean },
 ): FfmpegRun {
   const child = execa(path, args, {
-    stdin: io.stdin,
-    stdout: io.stdout,
-    stderr: 'pipe',
-    buffer: { stdout: false, stderr: true },
+    stdio: io.meter === true ? [io.stdin, io.stdout, 'pipe', 'pipe'] : [io.stdin, io.stdout, 'pipe'],
+    buffer: { stdout: false, stderr: true, fd3: false },
     reject: false,
     cleanup: true,
     forceKillAfterDelay: false,
@@ -56,6 +56,7 @@ export function runFfmpeg(
   return {
     stdin: child.stdin,
     stdout: child.stdout,
+    meter: io.meter === true ? ((child.stdio[3] as Readable | undefined) ?? null) : null,
     pid: child.pid,
     outcome,
     stop(graceMs = 2_000) {

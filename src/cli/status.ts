@@ -14,6 +14,11 @@ export class Status {
     this.#spinner = quiet || !tty ? undefined : ora({ stream: process.stderr, discardStdin: false });
   }
 
+  /** Whether a line is redrawn in place (a terminal): worth computing live figures for. */
+  get live(): boolean {
+    return this.#spinner !== undefined;
+  }
+
   /** A state that lasts (waiting, connected): spins on a TTY, one line otherwise. */
   show(text: string): void {
     if (this.#spinner !== undefined) {

@@ -1,18 +1,20 @@
-import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
-import { talkArgs, type CaptureSource } from '../audio/args.js';
-import { locateFfmpeg } from '../audio/ffmpeg.js';
-import { runFfmpeg } from '../audio/process.js';
+import type { CaptureSource } from '../audio/args.js';
+import { type FfmpegInfo, type FfmpegLocation, locateFfmpeg } from '../audio/ffmpeg.js';
 import { parseWavHeader, pcmInputOf, type WavHeader } from '../audio/wav.js';
-import { generatePipeName, openUpload, pipeUrl, resolveServer } from '../client/index.js';
+import { generatePipeName, pipeUrl, resolveServer } from '../client/index.js';
+import { WaitingGate } from '../session/streams.js';
+import type { StdinAudio } from '../session/talker.js';
+import { Talker } from '../session/talker.js';
 import { detectBackends } from './devices.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
+import { watchCallKeys } from './keys.js';
 import { wholeNumber } from './parse.js';
 import { formatElapsed, Status } from './status.js';
-import { CallMeter, WaitingGate } from './streams.js';
+import { levelBar, seconds, wireRate } from './status-text.js';
 
 export interface TalkFlags {
   server?: string;
@@ -23,6 +25,9 @@ export interface TalkFlags {
   lowLatency?: boolean;
   ffmpeg?: string;
   quiet?: boolean;
+  reconnect?: boolean;
+  mute?: boolean;
+  pushToTalk?: boolean;
 }
 
 export function registerTalk(program: Command): void {
@@ -37,7 +42,11 @@ export function registerTalk(program: Command): void {
     .addOption(new Option('--bitrate <kbps>', 'Opus bitrate').argParser(wholeNumber(6, 510)).default(32))
     .option('--low-latency', '10 ms frames and pages: ~20 ms less delay for ~10 kbit/s more on the wire')
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
+    .option('--reconnect', 'when the connection drops or the relay restarts, dial the same name again')
+    .option('--mute', 'start muted (press m to unmute)')
+    .option('--push-to-talk', 'the microphone is open only while the space bar is held')
     .option('-q, --quiet', 'no status output')
+    .addHelpText('after', '\nKeys on a terminal: m mutes/unmutes; with --push-to-talk, hold space to talk; ctrl-C hangs up.')
     .action(async (name: string | undefined, flags: TalkFlags) => talk(name, flags));
 }
 
@@ -87,109 +96,106 @@ function shareLines(server: URL, name: string, url: URL): string {
   ].join('\n');
 }
 
+/** What `talk` (and `call`) capture from, with stdin audio prepared when that is the source. */
+export async function captureSource(flags: Pick<TalkFlags, 'tone' | 'input' | 'device'>, ffmpeg: FfmpegLocation & FfmpegInfo): Promise<{ source: CaptureSource; stdinAudio?: StdinAudio }> {
+  if (flags.tone !== undefined && flags.input !== undefined) throw new CliError('--tone and --input exclude each other', ExitCode.usage);
+  if (flags.tone !== undefined) return { source: { kind: 'tone', frequency: flags.tone } };
+  if (flags.input === '-') {
+    const { header, rest } = await readWavHeader(process.stdin);
+    const gate = new WaitingGate(header.blockAlign);
+    gate.write(rest);
+    // Drains stdin from now on, dropping audio until a listener is there.
+    pipeline(process.stdin, gate).catch(() => undefined);
+    gate.resume();
+    return { source: { kind: 'pcm', ...pcmInputOf(header) }, stdinAudio: { gate } };
+  }
+  if (flags.input !== undefined) return { source: { kind: 'file', path: flags.input } };
+  const { capture } = await detectBackends(ffmpeg);
+  return { source: { kind: 'device', backend: capture, ...(flags.device === undefined ? {} : { device: flags.device }) } };
+}
+
 export async function talk(givenName: string | undefined, flags: TalkFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
-  const abort = new AbortController();
-  let connected = false;
-  let ffmpegStop: (() => void) | undefined;
-  let signalled = false;
+  let talker: Talker | undefined;
+  let hangingUp = false;
   const onSignal = (): void => {
     // The second ctrl-C does not wait for ffmpeg's trailer; execa's cleanup kills ffmpeg on exit.
-    if (signalled) process.exit(ExitCode.interrupted);
-    signalled = true;
-    if (!connected || ffmpegStop === undefined) abort.abort();
-    else ffmpegStop();
+    if (hangingUp) process.exit(ExitCode.interrupted);
+    hangingUp = true;
+    talker?.hangUp();
   };
   // `on`, not `once`: execa's child cleanup re-raises a signal that no other listener is left to handle.
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  let keys: ReturnType<typeof watchCallKeys> = null;
   try {
-    if (flags.tone !== undefined && flags.input !== undefined) throw new CliError('--tone and --input exclude each other', ExitCode.usage);
     const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
     const server = resolveServer(flags.server, process.env);
     const name = givenName ?? generatePipeName();
     const url = pipeUrl(server, name);
     if (givenName === undefined) process.stdout.write(shareLines(server, name, url));
+    const { source, stdinAudio } = await captureSource(flags, ffmpeg);
 
-    let source: CaptureSource;
-    let stdinAudio: { gate: WaitingGate; header: WavHeader } | undefined;
-    if (flags.tone !== undefined) source = { kind: 'tone', frequency: flags.tone };
-    else if (flags.input === '-') {
-      const { header, rest } = await readWavHeader(process.stdin);
-      const gate = new WaitingGate(header.blockAlign);
-      gate.write(rest);
-      // Drains stdin from now on, dropping audio until a listener is there.
-      pipeline(process.stdin, gate).catch(() => undefined);
-      gate.resume();
-      stdinAudio = { gate, header };
-      source = { kind: 'pcm', ...pcmInputOf(header) };
-    } else if (flags.input !== undefined) source = { kind: 'file', path: flags.input };
-    else {
-      const { capture } = await detectBackends(ffmpeg);
-      source = { kind: 'device', backend: capture, ...(flags.device === undefined ? {} : { device: flags.device }) };
+    const current = new Talker({
+      ffmpegPath: ffmpeg.path,
+      source,
+      ...(stdinAudio === undefined ? {} : { stdinAudio }),
+      opus: { bitrateKbps: flags.bitrate, lowLatency: flags.lowLatency === true },
+      url,
+      name,
+      reconnect: flags.reconnect === true,
+      meter: status.live && source.kind === 'device',
+    });
+    talker = current;
+    if (hangingUp) current.hangUp();
+    current.muted = flags.mute === true || flags.pushToTalk === true;
+    if (flags.input !== '-') {
+      keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (current.muted = muted) });
     }
+    const levels: string[] = [];
+    current.on('level', (dbfs) => {
+      levels.push(levelBar(dbfs));
+      if (levels.length > 6) levels.shift();
+    });
+    current.on('lost', (reason, delayMs) => status.show(`${reason}: reconnecting to ${name} in ${seconds(delayMs)}…`));
+    current.on('connected', (gapMs) => {
+      if (gapMs > 0) status.show(`back on air after a ${seconds(gapMs)} gap`);
+    });
 
-    const upload = openUpload(url, name, { signal: abort.signal, contentType: 'audio/ogg' });
     status.show(`waiting for a listener on ${name} (${url.origin} holds a call up to 5 min)`);
-    await upload.connected.catch((error: unknown) => {
-      if (abort.signal.aborted) throw new CliError('interrupted before anyone joined', ExitCode.interrupted);
+    await current.connect().catch((error: unknown) => {
+      if (hangingUp) throw new CliError('interrupted before anyone joined', ExitCode.interrupted);
       throw error;
     });
-    connected = true;
-
-    const run = runFfmpeg(ffmpeg.path, talkArgs(source, { bitrateKbps: flags.bitrate, lowLatency: flags.lowLatency === true }), 'talk', {
-      stdin: stdinAudio === undefined ? 'ignore' : 'pipe',
-      stdout: 'pipe',
-    });
-    ffmpegStop = () => run.stop();
-    if (stdinAudio !== undefined && run.stdin !== null) {
-      stdinAudio.gate.pause();
-      stdinAudio.gate.open();
-      pipeline(stdinAudio.gate, run.stdin).catch(() => undefined);
-    }
-    const startedAt = Date.now();
-    const meter = new CallMeter(async () => {
-      const outcome = await run.outcome;
-      return outcome.ok ? undefined : ffmpegFailure(outcome);
-    });
-    const ticker = setInterval(() => {
-      const seconds = (Date.now() - startedAt) / 1000;
-      status.update(`on air ${formatElapsed(Date.now() - startedAt)} · ${((meter.bytes * 8) / 1000 / Math.max(seconds, 1)).toFixed(1)} kbit/s · ${name}`);
-    }, 1000);
     status.show(`a listener joined ${name}: on air`);
-
-    // The relay's progress lines come back on the response while we upload.
-    let relayText = '';
-    upload.stream.on('data', (chunk: Buffer) => {
-      relayText += chunk.toString();
-    });
-    // Settles either way: when the upload fails, the pipeline's error is the one reported.
-    const relayDone = once(upload.stream, 'end').then(
-      () => relayText,
-      () => relayText,
-    );
+    const ticker = setInterval(() => {
+      const startedAt = current.startedAt ?? Date.now();
+      const parts = [
+        `on air ${formatElapsed(Date.now() - startedAt)}`,
+        wireRate(current.bytesSent, Date.now() - startedAt),
+        ...(levels.length > 0 ? [`mic ${levels.join('')}`] : []),
+        ...(current.muted ? ['MUTED'] : []),
+        name,
+      ];
+      if (current.connected) status.update(parts.join(' · '));
+    }, 250);
+    let end;
     try {
-      if (run.stdout === null) throw new Error('ffmpeg has no stdout');
-      await pipeline(run.stdout, meter, upload.stream);
-      await relayDone;
-    } catch (error) {
-      run.stop(500);
-      const outcome = await run.outcome;
-      if (error instanceof CliError) throw error;
-      if (!outcome.ok) throw ffmpegFailure(outcome);
-      if (/the receiver left/.test(relayText)) {
-        status.done(`the listener hung up after ${formatElapsed(Date.now() - startedAt)}`);
-        return;
-      }
-      throw new CliError(`the call was cut off after ${formatElapsed(Date.now() - startedAt)}: ${(error as Error).message}`, ExitCode.streamAborted);
+      end = await current.run();
     } finally {
       clearInterval(ticker);
     }
-    status.done(`call ended after ${formatElapsed(Date.now() - startedAt)}, ${Math.round(meter.bytes / 1024)} KiB sent`);
+    const elapsed = formatElapsed(Date.now() - (current.startedAt ?? Date.now()));
+    if (end.kind === 'ffmpeg-failed') throw ffmpegFailure(end.outcome);
+    if (end.kind === 'finished') return status.done(`call ended after ${elapsed}, ${Math.round(current.bytesSent / 1024)} KiB sent`);
+    if (hangingUp) return status.done(`hung up after ${elapsed}`);
+    if (end.reason === 'the listener left') return status.done(`the listener hung up after ${elapsed}`);
+    throw new CliError(`the call was cut off after ${elapsed}: ${end.reason}`, ExitCode.streamAborted);
   } catch (error) {
     status.stop();
     throw asCliError(error);
   } finally {
+    keys?.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,0 +1,22 @@
+/** Pure pieces of the status line, shared by talk, listen and call. */
+
+const BAR = '▁▂▃▄▅▆▇█';
+/** Speech sits between about −50 dBFS (quiet room) and −10 dBFS (loud voice close to the mic). */
+const FLOOR_DB = -60;
+
+/** A one-character level meter for a dBFS value (▁ = silence, █ = full scale). */
+export function levelBar(dbfs: number): string {
+  if (!Number.isFinite(dbfs) || dbfs <= FLOOR_DB) return BAR[0] ?? ' ';
+  const step = Math.min(BAR.length - 1, Math.floor(((dbfs - FLOOR_DB) / -FLOOR_DB) * BAR.length));
+  return BAR[step] ?? ' ';
+}
+
+/** kbit/s on the wire, one decimal. */
+export function wireRate(bytes: number, ms: number): string {
+  return `${((bytes * 8) / Math.max(ms, 1000)).toFixed(1)} kbit/s`;
+}
+
+/** "1.2 s" for gaps and skips. */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+}

@@ -1,0 +1,162 @@
+import { EventEmitter } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { talkArgs, type CaptureSource, type OpusOptions } from '../audio/args.js';
+import { LevelMeter } from '../audio/level.js';
+import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
+import { OggRestreamer } from '../audio/ogg-restream.js';
+import { type FfmpegOutcome, runFfmpeg } from '../audio/process.js';
+import type { BackoffPolicy } from '../client/backoff.js';
+import type { PipeErrorKind } from '../client/index.js';
+import { PipeSender, type SenderEnd } from './sender.js';
+import { CallMeter, type WaitingGate } from './streams.js';
+
+/** Audio that arrives on our stdin (`--input -`): dropped by the gate until a listener is there. */
+export interface StdinAudio {
+  readonly gate: WaitingGate;
+}
+
+export interface TalkerOptions {
+  readonly ffmpegPath: string;
+  readonly source: CaptureSource;
+  readonly stdinAudio?: StdinAudio;
+  readonly opus: OpusOptions;
+  readonly url: URL;
+  readonly name: string;
+  readonly reconnect: boolean;
+  readonly policy?: BackoffPolicy;
+  /** Run a level meter on the captured audio (an extra low-rate output of the same ffmpeg). */
+  readonly meter: boolean;
+}
+
+export interface TalkerEvents {
+  dialing: [attempt: number];
+  connected: [gapMs: number];
+  lost: [reason: string, delayMs: number];
+  /** The microphone's level, dBFS, about ten times a second (with `meter`). */
+  level: [rmsDbfs: number];
+}
+
+export type TalkEnd =
+  | SenderEnd
+  /** ffmpeg failed (no device, a crash): the call cannot go on. */
+  | { readonly kind: 'ffmpeg-failed'; readonly outcome: Extract<FfmpegOutcome, { ok: false }> };
+
+const METER_RATE = 8_000;
+
+/**
+ * The talking side of a call: dials the pipe, and once a listener is there starts one ffmpeg for
+ * the whole call (mic → Opus in Ogg) whose pages go to the current connection. Reconnects reuse that
+ * ffmpeg (the mic stays open) and start a fresh Ogg stream on the new connection.
+ */
+export class Talker extends EventEmitter<TalkerEvents> {
+  readonly #options: TalkerOptions;
+  readonly #abort = new AbortController();
+  readonly #sender: PipeSender<OggPage>;
+  readonly #restreamer = new OggRestreamer();
+  #stopFfmpeg: (() => void) | undefined;
+  #startedAt: number | undefined;
+
+  constructor(options: TalkerOptions) {
+    super();
+    this.#options = options;
+    this.#sender = new PipeSender<OggPage>({
+      url: options.url,
+      name: options.name,
+      contentType: 'audio/ogg',
+      signal: this.#abort.signal,
+      reconnect: options.reconnect,
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
+    });
+    this.#sender.on('dialing', (attempt) => this.emit('dialing', attempt));
+    this.#sender.on('connected', (gapMs) => this.emit('connected', gapMs));
+    this.#sender.on('lost', (reason, delayMs) => this.emit('lost', reason, delayMs));
+  }
+
+  get bytesSent(): number {
+    return this.#sender.bytesSent;
+  }
+
+  get connected(): boolean {
+    return this.#sender.connected;
+  }
+
+  /** When the audio began flowing (the first listener joined). */
+  get startedAt(): number | undefined {
+    return this.#startedAt;
+  }
+
+  get muted(): boolean {
+    return this.#restreamer.muted;
+  }
+
+  set muted(value: boolean) {
+    this.#restreamer.muted = value;
+  }
+
+  /** Waits for the first listener. Rejects with a PipeError (or an AbortError after `hangUp`). */
+  async connect(retry: readonly PipeErrorKind[] = []): Promise<void> {
+    await this.#sender.dial(retry);
+  }
+
+  /** Streams until the source ends, the call is cut for good, or `hangUp()`. Call after `connect()`. */
+  async run(): Promise<TalkEnd> {
+    const { options } = { options: this.#options };
+    const stdinAudio = options.stdinAudio;
+    const run = runFfmpeg(
+      options.ffmpegPath,
+      talkArgs(options.source, options.opus, options.meter ? { fd: 3, sampleRate: METER_RATE } : undefined),
+      'talk',
+      { stdin: stdinAudio === undefined ? 'ignore' : 'pipe', stdout: 'pipe', meter: options.meter },
+    );
+    this.#stopFfmpeg = () => run.stop();
+    this.#startedAt = Date.now();
+    if (stdinAudio !== undefined && run.stdin !== null) {
+      stdinAudio.gate.pause();
+      stdinAudio.gate.open();
+      pipeline(stdinAudio.gate, run.stdin).catch(() => undefined);
+    }
+    if (run.meter !== null) this.#watchLevel(run.meter);
+    if (run.stdout === null) throw new Error('ffmpeg has no stdout');
+    // The end of ffmpeg's stdout is held until its exit status is known: a crash must not look like a hang-up.
+    const held = new CallMeter(async () => {
+      const outcome = await run.outcome;
+      return outcome.ok ? undefined : new Error(outcome.message);
+    });
+    const pages = new OggPageSplitter();
+    const flowing = pipeline(run.stdout, held, pages);
+    flowing.catch(() => undefined);
+    let end: TalkEnd;
+    try {
+      end = await this.#sender.stream(pages, this.#restreamer);
+    } catch (error) {
+      run.stop(500);
+      const outcome = await run.outcome;
+      if (!outcome.ok) return { kind: 'ffmpeg-failed', outcome };
+      throw error;
+    }
+    run.stop(500);
+    const outcome = await run.outcome;
+    if (!outcome.ok) return { kind: 'ffmpeg-failed', outcome };
+    return end;
+  }
+
+  /** Ends the call: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream. */
+  hangUp(): void {
+    if (this.#stopFfmpeg === undefined) this.#abort.abort();
+    else this.#stopFfmpeg();
+  }
+
+  /** Stops at once, without finishing the stream (the other direction of a call failed). */
+  abort(): void {
+    this.#abort.abort();
+    this.#stopFfmpeg?.();
+  }
+
+  #watchLevel(tap: NodeJS.ReadableStream): void {
+    const meter = new LevelMeter(METER_RATE / 10);
+    tap.on('data', (chunk: Buffer) => {
+      for (const level of meter.push(chunk)) this.emit('level', level.rmsDbfs);
+    });
+    tap.on('error', () => undefined);
+  }
+}
