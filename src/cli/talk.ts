@@ -91,7 +91,8 @@ function shareLines(server: URL, name: string, url: URL): string {
     `The other side runs one of:`,
     `  hoodycall listen ${name}${serverFlag}`,
     `  curl -sN ${url.href} | mpv --no-video -`,
-    `  or opens ${url.href} in a browser`,
+    // The relay's page (`/#NAME`: the name stays out of request lines and logs) plays it after one click.
+    `  or opens ${url.href.slice(0, url.href.lastIndexOf('api/v1/pipe/'))}#${name} in a browser and presses Listen`,
     '',
   ].join('\n');
 }
