@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
+import { registerCall } from './call.js';
 import { registerDevices } from './devices.js';
 import { registerDoctor } from './doctor.js';
 import { registerEcho } from './echo.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerServe(program);
   registerTalk(program);
   registerListen(program);
+  registerCall(program);
   registerEcho(program);
   registerDevices(program);
   registerDoctor(program);

@@ -19,3 +19,10 @@ export function secondsAsMs(min: number): (value: string) => number {
     return Math.round(Number(value) * 1000);
   };
 }
+
+/** `--max-delay`: whole ms up to a minute, or 0 / off for never dropping audio (null). */
+export function delayBound(value: string): number | null {
+  if (value === 'off' || value === '0') return null;
+  if (!/^[0-9]+$/.test(value) || Number(value) > 60_000) throw new InvalidArgumentError('expected whole ms from 0 to 60000, or off.');
+  return Number(value);
+}

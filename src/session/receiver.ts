@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Response } from 'got';
 import { type BackoffPolicy, decideRedial, DEFAULT_BACKOFF, Outage } from '../client/backoff.js';
@@ -100,19 +101,23 @@ export class PipeReceiver extends EventEmitter<ReceiverEvents> {
   async #consumeWatched(stream: Readable, response: Response, consume: Consume): Promise<void> {
     const lostAfterMs = this.#options.lostAfterMs ?? 5_000;
     let lastByteAt = Date.now();
-    const onData = (chunk: Buffer): void => {
-      lastByteAt = Date.now();
-      this.bytesReceived += chunk.length;
-    };
-    stream.on('data', onData);
+    // Counting in a pass-through, not a 'data' listener: that would start the flow before `consume` is ready.
+    const counted = new Transform({
+      transform: (chunk: Buffer, _encoding, callback) => {
+        lastByteAt = Date.now();
+        this.bytesReceived += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    pipeline(stream, counted).catch(() => undefined);
     const watchdog = setInterval(() => {
       if (Date.now() - lastByteAt > lostAfterMs) stream.destroy(new Error(`nothing arrived for ${Math.round(lostAfterMs / 1000)} s`));
     }, 250);
     try {
-      await consume(stream, response);
+      await consume(counted, response);
     } finally {
       clearInterval(watchdog);
-      stream.off('data', onData);
+      stream.destroy();
     }
   }
 }

@@ -1,0 +1,212 @@
+import { EventEmitter } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { type Readable, Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Response } from 'got';
+import { containerOf, listenArgs, type PlaybackTarget, type StreamContainer } from '../audio/args.js';
+import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
+import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
+import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
+import type { BackoffPolicy } from '../client/backoff.js';
+import { PipeError, type PipeErrorKind } from '../client/index.js';
+import { PipeReceiver } from './receiver.js';
+
+export interface ListenerOptions {
+  readonly ffmpegPath: string;
+  readonly target: PlaybackTarget;
+  /** ffmpeg's stdout: inherited for `--output -`. */
+  readonly decoderStdout: 'inherit' | 'ignore';
+  readonly url: URL;
+  readonly name: string;
+  readonly reconnect: boolean;
+  /** null: never drop audio to catch up. */
+  readonly maxDelayMs?: number | null;
+  /** Also keep the received stream, as it came, in this file. */
+  readonly record?: string;
+  readonly policy?: BackoffPolicy;
+  readonly lostAfterMs?: number;
+}
+
+export interface ListenerEvents {
+  dialing: [attempt: number];
+  connected: [gapMs: number];
+  lost: [reason: string, delayMs: number];
+  skip: [event: SkipEvent];
+}
+
+export type ListenEnd =
+  | { readonly kind: 'finished' }
+  | { readonly kind: 'hung-up' }
+  | { readonly kind: 'cut'; readonly reason: string }
+  | { readonly kind: 'ffmpeg-failed'; readonly outcome: Extract<FfmpegOutcome, { ok: false }> };
+
+/** The audio the relay carries; an HTML error page or a JSON answer fed to the decoder would fail obscurely. */
+function isAudio(contentType: string | undefined): boolean {
+  const essence = (contentType ?? 'application/octet-stream').split(';')[0]?.trim().toLowerCase() ?? '';
+  return essence.startsWith('audio/') || essence === 'application/ogg' || essence === 'application/octet-stream';
+}
+
+/** One running decoder and what feeds it. */
+interface Decoder {
+  readonly container: StreamContainer;
+  readonly run: FfmpegRun;
+  /** Ogg only: the live-edge keeper in front of ffmpeg, fed by every connection in turn. */
+  readonly edge: LiveEdge | null;
+  readonly fed: Promise<void>;
+}
+
+/**
+ * The listening side of a call: one decoder for the whole call, fed by each connection in turn (a
+ * reconnecting talker sends a fresh Ogg stream; ffmpeg plays chained Ogg on), with whole Ogg pages
+ * dropped after a stall so the delay comes back to `maxDelayMs`.
+ */
+export class Listener extends EventEmitter<ListenerEvents> {
+  readonly #options: ListenerOptions;
+  readonly #abort = new AbortController();
+  readonly #receiver: PipeReceiver;
+  #decoder: Decoder | null = null;
+  #decoderFailed: Extract<FfmpegOutcome, { ok: false }> | null = null;
+  #record: WriteStream | null = null;
+  #startedAt: number | undefined;
+
+  constructor(options: ListenerOptions) {
+    super();
+    this.#options = options;
+    this.#receiver = new PipeReceiver({
+      url: options.url,
+      name: options.name,
+      signal: this.#abort.signal,
+      reconnect: options.reconnect,
+      ...(options.policy === undefined ? {} : { policy: options.policy }),
+      ...(options.lostAfterMs === undefined ? {} : { lostAfterMs: options.lostAfterMs }),
+    });
+    this.#receiver.on('dialing', (attempt) => this.emit('dialing', attempt));
+    this.#receiver.on('connected', (_response, gapMs) => this.emit('connected', gapMs));
+    this.#receiver.on('lost', (reason, delayMs) => this.emit('lost', reason, delayMs));
+  }
+
+  get bytesReceived(): number {
+    return this.#receiver.bytesReceived;
+  }
+
+  /** How far behind the talker what we hear is, ms (Ogg only; 0 otherwise). */
+  get behindMs(): number {
+    return this.#decoder?.edge?.behindMs ?? 0;
+  }
+
+  get startedAt(): number | undefined {
+    return this.#startedAt;
+  }
+
+  /** Runs the call to its end. `retry`: kinds of first-dial failures to redial (a duplex call's role switch). */
+  async run(retry: readonly PipeErrorKind[] = []): Promise<ListenEnd> {
+    let end: ListenEnd;
+    try {
+      const result = await this.#receiver.run((stream, response) => this.#consume(stream, response), retry);
+      end = result.kind === 'finished' ? result : { kind: 'cut', reason: result.reason };
+    } catch (error) {
+      if (this.#decoderFailed !== null) end = { kind: 'ffmpeg-failed', outcome: this.#decoderFailed };
+      else if (this.#abort.signal.aborted) end = { kind: 'hung-up' };
+      else {
+        await this.#closeDecoder();
+        throw error;
+      }
+    }
+    const outcome = await this.#closeDecoder();
+    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up') return { kind: 'ffmpeg-failed', outcome };
+    return end;
+  }
+
+  hangUp(): void {
+    this.#abort.abort();
+  }
+
+  async #consume(stream: Readable, response: Response): Promise<void> {
+    const contentType = response.headers['content-type'];
+    if (!isAudio(contentType)) {
+      stream.destroy();
+      throw new PipeError('refused', `${this.#options.name} carries ${contentType ?? 'no type'}, not audio`);
+    }
+    const decoder = await this.#decoderFor(containerOf(contentType));
+    this.#startedAt ??= Date.now();
+    const record = this.#recordTap();
+    const tap = record === null ? [] : [record];
+    if (decoder.edge === null) {
+      // One WebM stream per decoder: a container without chaining gets a fresh ffmpeg per connection.
+      if (decoder.run.stdin === null) throw new Error('ffmpeg has no stdin');
+      await pipeline([stream, ...tap, decoder.run.stdin]);
+      return;
+    }
+    // Whole pages only: a cut connection leaves half a page behind, which the splitter drops.
+    await pipeline([stream, ...tap, new OggPageSplitter(), feeding(decoder.edge)]);
+  }
+
+  async #decoderFor(container: StreamContainer): Promise<Decoder> {
+    const current = this.#decoder;
+    if (current !== null && current.container === container && current.edge !== null) return current;
+    if (current !== null) await this.#closeDecoder();
+    const run = runFfmpeg(this.#options.ffmpegPath, listenArgs(this.#options.target, container), 'listen', {
+      stdin: 'pipe',
+      stdout: this.#options.decoderStdout,
+    });
+    if (run.stdin === null) throw new Error('ffmpeg has no stdin');
+    let edge: LiveEdge | null = null;
+    let fed: Promise<void> = Promise.resolve();
+    if (container === 'ogg') {
+      edge = new LiveEdge({
+        maxDelayMs: this.#options.maxDelayMs === undefined ? DEFAULT_MAX_DELAY_MS : this.#options.maxDelayMs,
+        onSkip: (event) => this.emit('skip', event),
+      });
+      fed = pipeline(edge, run.stdin).catch(() => undefined);
+    }
+    const decoder: Decoder = { container, run, edge, fed };
+    // A decoder that dies mid-call ends the call: nothing else would notice until the next byte.
+    void run.outcome.then((outcome) => {
+      if (outcome.ok || this.#decoder !== decoder) return;
+      this.#decoderFailed = outcome;
+      this.#abort.abort();
+    });
+    this.#decoder = decoder;
+    return decoder;
+  }
+
+  /** Lets the decoder finish what it has and exit; returns how it ended (null: none was running). */
+  async #closeDecoder(): Promise<FfmpegOutcome | null> {
+    const decoder = this.#decoder;
+    this.#decoder = null;
+    this.#record?.end();
+    this.#record = null;
+    if (decoder === null) return null;
+    if (decoder.edge !== null) decoder.edge.end();
+    else decoder.run.stdin?.end();
+    await decoder.fed;
+    const exited = await Promise.race([decoder.run.outcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000).unref())]);
+    if (exited !== null) return exited;
+    decoder.run.stop(500);
+    return decoder.run.outcome;
+  }
+
+  /** A pass-through that copies the call into the `--record` file (kept across reconnects: chained Ogg). */
+  #recordTap(): Transform | null {
+    if (this.#options.record === undefined) return null;
+    this.#record ??= createWriteStream(this.#options.record);
+    const file = this.#record;
+    return new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        file.write(chunk);
+        callback(null, chunk);
+      },
+    });
+  }
+}
+
+/** Writes each page into `edge`, which outlives this connection: its end is not passed on. */
+function feeding(edge: LiveEdge): Writable {
+  return new Writable({
+    objectMode: true,
+    write(page: OggPage, _encoding, callback) {
+      if (edge.write(page)) callback();
+      else edge.once('drain', () => callback());
+    },
+  });
+}
