@@ -17,6 +17,7 @@ import { CONFIG_IDS, CONFIGS, configById, type ConfigDef, type ConfigId, type Co
 import { killAllSync, setClockTicks } from './latency/procs.js';
 import { startPulse, type Pulse } from './latency/pulse.js';
 import { startRelay, type Relay } from './latency/relay.js';
+import { browserLatencySection } from './latency/browser.js';
 import { cpuBreakdown, summarize, table, verdicts, type Summary } from './latency/report.js';
 import { JOIN_ALLOWANCE_MS, runOnce, type RunResult, type RunSettings } from './latency/run.js';
 
@@ -31,13 +32,15 @@ interface Settings {
   readonly budgetMs: number;
   readonly json: string;
   readonly verbose: boolean;
+  /** Also the browser listener (bench/latency/browser.ts), after the other configs. */
+  readonly browser: boolean;
 }
 
 function usage(message?: string): never {
   if (message !== undefined) process.stderr.write(`bench:latency: ${message}\n`);
   process.stderr.write(
     'usage: node dist/bench/latency.js [--quick] [--only ID,ID,...] [--rounds N] [--clicks N]\n' +
-      '                                  [--device-rounds N] [--device-clicks N] [--no-device] [--budget-min M] [--json FILE] [--verbose]\n' +
+      '                                  [--device-rounds N] [--device-clicks N] [--no-device] [--budget-min M] [--json FILE] [--verbose] [--browser]\n' +
       `  IDs: ${CONFIG_IDS.join(', ')}\n`,
   );
   process.exit(message === undefined ? 0 : 2);
@@ -53,6 +56,7 @@ function parseSettings(argv: readonly string[]): Settings {
   let noDevice = false;
   let budgetMin = 9;
   let verbose = false;
+  let browser = false;
   let json = `/tmp/hoodycall-bench-latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   const count = (arg: string, text: string, low: number, high: number): number => {
     const value = Number(text);
@@ -100,6 +104,9 @@ function parseSettings(argv: readonly string[]): Settings {
       case '--json':
         json = value();
         break;
+      case '--browser':
+        browser = true;
+        break;
       case '--verbose':
         verbose = true;
         break;
@@ -121,6 +128,7 @@ function parseSettings(argv: readonly string[]): Settings {
     budgetMs: budgetMin * 60_000,
     json,
     verbose,
+    browser,
   };
 }
 
@@ -320,6 +328,11 @@ async function main(): Promise<void> {
   log('');
   log('latency in ms, all clicks of all rounds pooled ("med/p90/max": arrival of the decoded click; "heard": real-time player)');
   log(table(summaries));
+  if (settings.browser) {
+    log('');
+    log('browser listener, as heard in the page (bench/latency/browser.ts; same clicks into hoodycall talk --input -):');
+    for (const line of await browserLatencySection(ROOT, settings.rounds, settings.clicks)) log(`  ${line}`);
+  }
   const extras: string[] = [];
   for (const summary of summaries) {
     const perRun = summary.runs.map((run) => `${fmtMs(medianOf(run.heard))}${run.error === null ? '' : '!'}`).join(' / ');
