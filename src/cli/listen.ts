@@ -1,15 +1,14 @@
-import { createWriteStream } from 'node:fs';
-import { PassThrough } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
-import { containerOf, listenArgs, type PlaybackTarget } from '../audio/args.js';
+import { DEFAULT_MAX_DELAY_MS } from '../audio/catch-up.js';
 import { locateFfmpeg } from '../audio/ffmpeg.js';
-import { runFfmpeg } from '../audio/process.js';
-import { openDownload, pipeUrl, resolveServer } from '../client/index.js';
-import { detectBackends } from './devices.js';
+import { pipeUrl, resolveServer } from '../client/index.js';
+import { Listener } from '../session/listener.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
+import { delayBound } from './parse.js';
+import { playbackTarget } from './playback.js';
 import { formatElapsed, Status } from './status.js';
+import { seconds, wireRate } from './status-text.js';
 
 export interface ListenFlags {
   server?: string;
@@ -18,6 +17,9 @@ export interface ListenFlags {
   device?: string;
   ffmpeg?: string;
   quiet?: boolean;
+  /** ms; null: never drop. */
+  maxDelay?: number | null;
+  reconnect?: boolean;
 }
 
 export function registerListen(program: Command): void {
@@ -27,27 +29,23 @@ export function registerListen(program: Command): void {
     .description('listen to a pipe: the relay -> ffmpeg -> speaker (or --output)')
     .option('--server <url>', 'relay URL (default: $HOODYCALL_SERVER, else the public pipe)')
     .option('--output <file|->', 'write the audio as WAV (- = stdout) instead of playing it')
-    .option('--record <file>', 'also keep the received Ogg stream as it came')
+    .option('--record <file>', 'also keep the received stream as it came (Ogg, chained across reconnects)')
     .option('--device <name>', 'playback device (a PulseAudio sink or ALSA device)')
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
+    .option('--max-delay <ms>', 'after a stall, drop the oldest audio so you hear at most this much late (0 or off: keep it all)', delayBound, DEFAULT_MAX_DELAY_MS)
+    .option('--reconnect', 'when the stream is cut or the relay restarts, dial the same name again')
     .option('-q, --quiet', 'no status output')
     .action(async (name: string, flags: ListenFlags) => listen(name, flags));
 }
 
-/** Only audio: an HTML error page or a JSON answer fed to the decoder would fail obscurely. */
-function isAudio(contentType: string | undefined): boolean {
-  const essence = (contentType ?? 'application/octet-stream').split(';')[0]?.trim().toLowerCase() ?? '';
-  return essence.startsWith('audio/') || essence === 'application/ogg' || essence === 'application/octet-stream';
-}
-
 export async function listen(name: string, flags: ListenFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
-  const abort = new AbortController();
+  let listener: Listener | undefined;
   let hangingUp = false;
   const onSignal = (): void => {
     if (hangingUp) process.exit(ExitCode.interrupted);
     hangingUp = true;
-    abort.abort();
+    listener?.hangUp();
   };
   // `on`, not `once`: execa's child cleanup re-raises a signal that no other listener is left to handle.
   process.on('SIGINT', onSignal);
@@ -56,56 +54,48 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
     const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
     const server = resolveServer(flags.server, process.env);
     const url = pipeUrl(server, name);
-    let target: PlaybackTarget;
-    if (flags.output !== undefined) target = { kind: 'wav', path: flags.output, overwrite: true };
-    else {
-      const { playback } = await detectBackends(ffmpeg);
-      if (playback === null) throw new CliError('this ffmpeg cannot play audio here; use --output - | ffplay -nodisp -', ExitCode.noAudioDevice);
-      const device = flags.device === undefined ? {} : { device: flags.device };
-      target = playback === 'audiotoolbox' ? { kind: 'audiotoolbox' } : { kind: playback, ...device };
-    }
-
-    const download = openDownload(url, name, { signal: abort.signal });
-    status.show(`waiting for the talker on ${name} (${url.origin})`);
-    const response = await download.connected.catch((error: unknown) => {
-      if (abort.signal.aborted) throw new CliError('interrupted before the talker came', ExitCode.interrupted);
-      throw error;
+    const target = await playbackTarget(flags, ffmpeg);
+    const current = new Listener({
+      ffmpegPath: ffmpeg.path,
+      target,
+      decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
+      url,
+      name,
+      reconnect: flags.reconnect === true,
+      maxDelayMs: flags.maxDelay === undefined ? DEFAULT_MAX_DELAY_MS : flags.maxDelay,
+      ...(flags.record === undefined ? {} : { record: flags.record }),
     });
-    const contentType = response.headers['content-type'];
-    if (!isAudio(contentType)) {
-      download.stream.destroy();
-      throw new CliError(`${name} carries ${contentType ?? 'no type'}, not audio`, ExitCode.relayRefused);
-    }
-
-    // A browser talker without WebCodecs sends WebM (audio/webm): ffmpeg is told which demuxer.
-    const run = runFfmpeg(ffmpeg.path, listenArgs(target, containerOf(contentType)), 'listen', { stdin: 'pipe', stdout: flags.output === '-' ? 'inherit' : 'ignore' });
-    const startedAt = Date.now();
-    status.show(`connected to ${name}: listening`);
-    const ticker = setInterval(() => status.update(`listening ${formatElapsed(Date.now() - startedAt)} · ${name}`), 1000);
-    let record: PassThrough | undefined;
-    if (flags.record !== undefined) {
-      record = new PassThrough();
-      const file = createWriteStream(flags.record);
-      record.on('data', (chunk: Buffer) => file.write(chunk));
-      record.on('end', () => file.end());
-    }
-    let cut: Error | undefined;
+    listener = current;
+    if (hangingUp) current.hangUp();
+    const line = (): string => {
+      const ms = Date.now() - (current.startedAt ?? Date.now());
+      return `listening ${formatElapsed(ms)} · ${wireRate(current.bytesReceived, ms)} · ${Math.round(current.behindMs)} ms behind · ${name}`;
+    };
+    let connectedOnce = false;
+    current.on('connected', (gapMs) => {
+      status.show(gapMs > 0 ? `back after a ${seconds(gapMs)} gap` : `connected to ${name}: listening`);
+      connectedOnce = true;
+    });
+    current.on('lost', (reason, delayMs) => status.show(`${reason}: reconnecting to ${name} in ${seconds(delayMs)}…`));
+    // One line per catch-up, not per dropped page.
+    current.on('skip', (event) => status.show(`caught up: skipped ${seconds(event.skippedMs)} of late audio`));
+    status.show(`waiting for the talker on ${name} (${url.origin})`);
+    const ticker = setInterval(() => {
+      if (current.startedAt !== undefined) status.update(line());
+    }, 250);
+    let end;
     try {
-      if (run.stdin === null) throw new Error('ffmpeg has no stdin');
-      if (record === undefined) await pipeline(download.stream, run.stdin);
-      else await pipeline(download.stream, record, run.stdin);
-    } catch (error) {
-      if (!hangingUp) cut = error as Error;
-      run.stdin?.destroy();
+      end = await current.run();
     } finally {
       clearInterval(ticker);
     }
-    // The decoder finishes what it has; a broken decoder is ours to report even after a clean stream.
-    const outcome = await run.outcome;
-    const elapsed = formatElapsed(Date.now() - startedAt);
-    if (hangingUp) return status.done(`left ${name} after ${elapsed}`);
-    if (cut !== undefined) throw new CliError(`the call was cut off after ${elapsed} (${cut.message})`, ExitCode.streamAborted);
-    if (!outcome.ok) throw ffmpegFailure(outcome);
+    const elapsed = formatElapsed(Date.now() - (current.startedAt ?? Date.now()));
+    if (end.kind === 'hung-up') {
+      if (!connectedOnce) throw new CliError('interrupted before the talker came', ExitCode.interrupted);
+      return status.done(`left ${name} after ${elapsed}`);
+    }
+    if (end.kind === 'ffmpeg-failed') throw ffmpegFailure(end.outcome);
+    if (end.kind === 'cut') throw new CliError(`the call was cut off after ${elapsed} (${end.reason})`, ExitCode.streamAborted);
     status.done(`call ended: the talker hung up after ${elapsed}`);
   } catch (error) {
     status.stop();
