@@ -113,7 +113,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
       }
     }
     const outcome = await this.#closeDecoder();
-    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up') return { kind: 'ffmpeg-failed', outcome };
+    // A call hung up before its first byte leaves the decoder with an empty input, which it calls a failure.
+    const heardAnything = this.#receiver.bytesReceived > 0;
+    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up' && heardAnything) return { kind: 'ffmpeg-failed', outcome };
     return end;
   }
 
