@@ -25,7 +25,7 @@ const START_LEAD_S = 0.06;
 const LEAD_STEP_S = 0.02;
 const MAX_LEAD_S = 0.3;
 /** Audio queued beyond lead + this is dropped, so a burst after a stall does not become lasting delay. */
-const CATCH_UP_SLACK_S = 0.2;
+const CATCH_UP_SLACK_S = 0.1;
 
 export interface PlayerStats {
   packets: number;
