@@ -56,7 +56,7 @@ export interface SkipEvent {
 }
 
 export interface LiveEdgeOptions {
-  /** The bound on the audio in hand, ms; null: never drop (still measures). */
+  /** The bound on the audio in hand, ms; null or 0: never drop (still measures). */
   readonly maxDelayMs: number | null;
   /** What a catch-up drains to, ms; default a quarter of `maxDelayMs`. */
   readonly targetMs?: number;
@@ -121,10 +121,12 @@ export class LiveEdge extends Transform {
   constructor(options: LiveEdgeOptions) {
     // Pages in (object mode), page bytes out, for the decoder's stdin.
     super({ writableObjectMode: true, readableObjectMode: false, writableHighWaterMark: 16 });
-    if (options.maxDelayMs !== null && !(options.maxDelayMs > 0)) throw new RangeError(`maxDelayMs must be positive or null, got ${options.maxDelayMs}`);
-    this.#maxDelayMs = options.maxDelayMs;
-    this.#targetMs = options.targetMs ?? (options.maxDelayMs ?? 0) / 4;
-    if (options.maxDelayMs !== null && (this.#targetMs < 0 || this.#targetMs > options.maxDelayMs)) {
+    if (options.maxDelayMs !== null && !(options.maxDelayMs >= 0)) throw new RangeError(`maxDelayMs must be a number >= 0 or null, got ${String(options.maxDelayMs)}`);
+    // 0 means off, as `--max-delay 0` does: a bound of nothing would drop every page it could.
+    const bound = options.maxDelayMs === 0 ? null : options.maxDelayMs;
+    this.#maxDelayMs = bound;
+    this.#targetMs = options.targetMs ?? (bound ?? 0) / 4;
+    if (bound !== null && (this.#targetMs < 0 || this.#targetMs > bound)) {
       throw new RangeError(`targetMs must be from 0 to maxDelayMs, got ${this.#targetMs}`);
     }
     this.#now = options.now ?? (() => performance.now());

@@ -20,9 +20,10 @@ export function secondsAsMs(min: number): (value: string) => number {
   };
 }
 
-/** `--max-delay`: whole ms up to a minute, or 0 / off for never dropping audio (null). */
-export function delayBound(value: string): number | null {
-  if (value === 'off' || value === '0') return null;
+/** `--max-delay`: whole ms up to a minute, or 0 / off for never dropping audio (0). */
+export function delayBound(value: string): number {
+  // 0, not null, for off: commander turns a parser's null into ''. LiveEdge reads 0 as off.
+  if (value === 'off' || value === '0') return 0;
   if (!/^[0-9]+$/.test(value) || Number(value) > 60_000) throw new InvalidArgumentError('expected whole ms from 0 to 60000, or off.');
   return Number(value);
 }

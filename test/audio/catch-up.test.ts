@@ -132,14 +132,17 @@ test('a 2 s stall: one skip event, the oldest ~1.9 s dropped, headers kept, back
   assert.equal(gaps.length, 1);
 });
 
-test('maxDelayMs null never drops, and behindMs shows the delay the stall left', async () => {
-  const pages = await makeStream(7, 300);
-  const h = harness(null);
-  await stalled(h, pages, 2_000);
-  assert.ok(h.edge.behindMs >= 1_900, `behind ${h.edge.behindMs} ms`);
-  await h.end();
-  assert.equal(h.events.length, 0);
-  assert.equal(h.passed().length, pages.length);
+test('maxDelayMs null (or 0, as --max-delay off gives) never drops, and behindMs shows the delay the stall left', async () => {
+  for (const bound of [null, 0]) {
+    const pages = await makeStream(7, 300);
+    const h = harness(bound);
+    await stalled(h, pages, 2_000);
+    assert.ok(h.edge.behindMs >= 1_900, `behind ${h.edge.behindMs} ms`);
+    await h.end();
+    assert.equal(h.events.length, 0);
+    assert.equal(h.passed().length, pages.length);
+  }
+  assert.throws(() => new LiveEdge({ maxDelayMs: -1 }), RangeError);
 });
 
 test('behindMs grows while nothing arrives', async () => {
