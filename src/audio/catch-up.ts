@@ -62,7 +62,7 @@ export interface LiveEdgeOptions {
   readonly targetMs?: number;
   /** The clock, ms (default `performance.now`); injectable for tests. */
   readonly now?: () => number;
-  /** Called once per catch-up, when it ends (the first page played after it, or the end of the stream). */
+  /** Called once per catch-up, when it is over: no drop for a second (or the end of the stream). */
   readonly onSkip?: (event: SkipEvent) => void;
 }
 
@@ -97,7 +97,16 @@ interface Episode {
   pages: number;
   readonly inHandBeforeMs: number;
   readonly behindBeforeMs: number;
+  inHandAfterMs: number;
+  /** When the last page of this catch-up was dropped. */
+  lastDropAt: number;
 }
+
+/**
+ * A backlog can come in several reads a few ms apart (and a slow link drains it over a while): drops
+ * within this long of the previous one are reported as the same catch-up.
+ */
+const EPISODE_QUIET_MS = 1_000;
 
 export class LiveEdge extends Transform {
   readonly #maxDelayMs: number | null;
@@ -112,6 +121,9 @@ export class LiveEdge extends Transform {
   /** When, at best, the last page passed on could have started (its arrival at the baseline: it is whole only then); its duration. */
   #lastIdeal: number | null = null;
   #lastDuration = 0;
+  /** Dropping now: from audio in hand over the bound down to the target. */
+  #catchingUp = false;
+  /** What the current catch-up has dropped so far, reported once it has been quiet for EPISODE_QUIET_MS. */
   #episode: Episode | null = null;
   /** Totals over the call. */
   skippedMs = 0;
@@ -238,18 +250,20 @@ export class LiveEdge extends Transform {
     if (page.continued) drop = stream.lastDropped;
     else if (this.#maxDelayMs === null || page.eos) drop = false;
     else {
-      if (this.#episode === null && inHand > this.#maxDelayMs) {
-        this.#episode = { skippedMs: 0, pages: 0, inHandBeforeMs: inHand, behindBeforeMs: this.#heardLateness(stream, entry, now) };
+      if (!this.#catchingUp && inHand > this.#maxDelayMs) {
+        this.#catchingUp = true;
+        this.#episode ??= { skippedMs: 0, pages: 0, inHandBeforeMs: inHand, behindBeforeMs: this.#heardLateness(stream, entry, now), inHandAfterMs: 0, lastDropAt: now };
       }
       // Drop only while what would be left in hand still reaches the target: the dropped page's time
       // is then covered by audio that is queued or already here, and never becomes silence.
-      drop = this.#episode !== null && inHand - entry.durationMs >= this.#targetMs;
+      drop = this.#catchingUp && inHand - entry.durationMs >= this.#targetMs;
     }
     stream.lastDropped = drop;
     if (drop) {
       if (this.#episode !== null) {
         this.#episode.skippedMs += entry.durationMs;
         this.#episode.pages += 1;
+        this.#episode.lastDropAt = now;
       }
       this.skippedMs += entry.durationMs;
       this.skippedPages += 1;
@@ -260,7 +274,11 @@ export class LiveEdge extends Transform {
     this.#lastDuration = entry.durationMs;
     if (stream.baseline !== null) this.#lastIdeal = stream.baseline + entry.endMs;
     this.push(page.bytes);
-    if (this.#episode !== null && !page.continued) this.#endEpisode(inHand);
+    if (page.continued) return;
+    if (this.#catchingUp) {
+      this.#catchingUp = false;
+      if (this.#episode !== null) this.#episode.inHandAfterMs = inHand;
+    } else if (this.#episode !== null && now - this.#episode.lastDropAt >= EPISODE_QUIET_MS) this.#endEpisode();
   }
 
   /** How late this page would start playing if passed on now, against the baseline. */
@@ -269,16 +287,17 @@ export class LiveEdge extends Transform {
     return Math.max(0, Math.max(this.#playCursor ?? now, now) - (stream.baseline + entry.endMs));
   }
 
-  #endEpisode(inHandAfter = 0): void {
+  #endEpisode(): void {
     const episode = this.#episode;
     this.#episode = null;
+    this.#catchingUp = false;
     if (episode === null || episode.pages === 0) return;
     this.catchUps += 1;
     this.#onSkip?.({
       skippedMs: episode.skippedMs,
       pages: episode.pages,
       inHandBeforeMs: episode.inHandBeforeMs,
-      inHandAfterMs: inHandAfter,
+      inHandAfterMs: episode.inHandAfterMs,
       behindBeforeMs: episode.behindBeforeMs,
       behindAfterMs: this.behindMs,
     });

@@ -169,6 +169,21 @@ test('a network that gets slower for good is not "caught up": nothing is in hand
   assert.equal(h.events.length, 0);
 });
 
+test('a backlog that comes in two reads a few ms apart is one catch-up, one event', async () => {
+  const pages = await makeStream(7, 300);
+  const audio = pages.slice(2);
+  const h = harness(200);
+  await h.deliver(pages.slice(0, 2), 0);
+  for (let i = 0; i < 50; i++) await h.deliver([audio[i] as OggPage], i * 20);
+  // A 2 s stall; its audio arrives in two reads 3 ms apart.
+  await h.deliver(audio.slice(50, 80), 3_000);
+  await h.deliver(audio.slice(80, 150), 3_003);
+  for (let i = 150; i < 300; i++) await h.deliver([audio[i] as OggPage], i * 20);
+  await h.end();
+  assert.equal(h.events.length, 1, JSON.stringify(h.events));
+  assert.ok((h.events[0]?.skippedMs ?? 0) >= 1_800, JSON.stringify(h.events));
+});
+
 test('two stalls are two catch-ups, one event each', async () => {
   const pages = await makeStream(7, 400);
   const h = harness(200);

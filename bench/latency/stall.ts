@@ -1,0 +1,219 @@
+/**
+ * The stall case: delay as heard over time around a network stall, for several pipelines in ONE run
+ * that share the same stall. Every pipeline goes through the same relay; the relay process is paused
+ * (SIGSTOP) for the stall and resumed (SIGCONT), which is what a dead hotspot looks like to both ends:
+ * TCP holds the talker's bytes, nothing reaches the listener, and then the backlog arrives in a burst.
+ *
+ * Each pipeline has its own real-time click generator and detector (signal.ts), and its clicks are
+ * paired by stream position (match.ts), which copes with audio dropped by a catch-up (an offset jump)
+ * and with the naive pipeline's multi-second delay. Used by `bench/latency.ts --stall` and by
+ * test/cli/stall.test.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { configById, type CommandSpec, type Context, type Urls } from './configs.js';
+import { matchClicks, median } from './match.js';
+import { spawnGroup, stopGroup, type GroupProc } from './procs.js';
+import { ClickDetector, planClicks, RealtimeGenerator, streamingWavHeader, WavStripper } from './signal.js';
+
+export interface StallCase {
+  readonly id: string;
+  readonly label: string;
+  /** The talker reads raw PCM or a streaming WAV; the listener writes the same. */
+  readonly input: 'pcm' | 'wav';
+  readonly output: 'pcm' | 'wav';
+  talker(urls: Urls, ctx: Context): CommandSpec;
+  listener(urls: Urls, ctx: Context): CommandSpec;
+}
+
+function fromConfig(id: 'naive' | 'tuned' | 'hc-default', label: string, listenExtra: readonly string[] = [], caseId: string = id): StallCase {
+  const config = configById(id);
+  if (config.input === 'device' || config.output === 'device') throw new Error(`${id} is a device config`);
+  const input = config.input;
+  const output = config.output;
+  return {
+    id: caseId,
+    label,
+    input,
+    output,
+    talker: (urls, ctx) => config.talker(urls, ctx),
+    listener: (urls, ctx) => {
+      const spec = config.listener(urls, ctx);
+      if (spec === null) throw new Error(`${id} has no listener`);
+      return { file: spec.file, args: [...spec.args, ...listenExtra] };
+    },
+  };
+}
+
+/** The pipelines the stall case knows, by id. */
+export const STALL_CASES: Readonly<Record<string, StallCase>> = {
+  'hc-default': fromConfig('hc-default', 'hoodycall talk/listen (--max-delay 200, the default)'),
+  'hc-off': fromConfig('hc-default', 'hoodycall talk/listen --max-delay off', ['--max-delay', 'off'], 'hc-off'),
+  tuned: fromConfig('tuned', 'tuned ffmpeg | curl pipeline (no catch-up)'),
+  naive: fromConfig('naive', 'naive seed pipeline'),
+};
+
+export interface StallSettings {
+  /** When the relay is paused, ms after the generators start. */
+  readonly stallAtMs: number;
+  readonly stallMs: number;
+  /** How long the run goes on after the stall ends (clicks keep coming), ms. */
+  readonly afterMs: number;
+  /** Clicks every minGap–maxGap ms (the detector ignores 200 ms after each onset). */
+  readonly minGapMs: number;
+  readonly maxGapMs: number;
+  readonly seed: number;
+}
+
+export const DEFAULT_STALL: StallSettings = { stallAtMs: 5_000, stallMs: 2_000, afterMs: 6_000, minGapMs: 250, maxGapMs: 350, seed: 4 };
+
+/** One click as heard, times relative to the end of the stall (negative: before it ended). */
+export interface StallPoint {
+  readonly sentMs: number;
+  readonly arrivalMs: number;
+  readonly heardMs: number;
+}
+
+export interface StallRun {
+  readonly id: string;
+  readonly label: string;
+  readonly points: readonly StallPoint[];
+  readonly sent: number;
+  /** Median heard latency of the clicks sent before the stall began. */
+  readonly beforeMs: number;
+  readonly error: string | null;
+  readonly listenerStderr: string;
+  readonly talkerStderr: string;
+}
+
+export interface StallRelay {
+  readonly port: number;
+  /** The relay's process id: SIGSTOP/SIGCONT go there. */
+  readonly pid: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Running {
+  readonly stallCase: StallCase;
+  readonly talker: GroupProc;
+  readonly listener: GroupProc;
+  readonly generator: RealtimeGenerator;
+  readonly detector: ClickDetector;
+  error: string | null;
+}
+
+/** Runs every case at once through `relay`, pausing it once; returns each case's clicks around the stall. */
+export async function runStall(cases: readonly StallCase[], relay: StallRelay, settings: StallSettings, ctx: Context): Promise<StallRun[]> {
+  const host = `http://127.0.0.1:${relay.port}`;
+  const running: Running[] = [];
+  let paused = false;
+  try {
+    const count = Math.ceil((settings.stallAtMs + settings.stallMs + settings.afterMs - 1_000) / ((settings.minGapMs + settings.maxGapMs) / 2)) + 2;
+    for (const [index, stallCase] of cases.entries()) {
+      const name = `stall-${stallCase.id}-${randomBytes(6).toString('hex')}`;
+      const urls: Urls = { talk: `${host}/api/v1/pipe/${name}`, listen: `${host}/api/v1/pipe/${name}`, talkServer: host, listenServer: host, name };
+      const listener = spawnGroup(`${stallCase.id} listener`, ...spec(stallCase.listener(urls, ctx)), { stdin: 'ignore', stdout: 'pipe', cwd: ctx.root });
+      const talker = spawnGroup(`${stallCase.id} talker`, ...spec(stallCase.talker(urls, ctx)), { stdin: 'pipe', stdout: 'ignore', cwd: ctx.root });
+      if (talker.stdin === null) throw new Error('no talker stdin');
+      const seed = settings.seed * 100 + index;
+      const onsets = planClicks({ firstMs: 1_000, count, minGapMs: settings.minGapMs, maxGapMs: settings.maxGapMs, seed });
+      const generator = new RealtimeGenerator(talker.stdin, onsets, seed, stallCase.input === 'wav' ? streamingWavHeader() : undefined);
+      const entry: Running = { stallCase, talker, listener, generator, detector: new ClickDetector(), error: null };
+      const stripper = stallCase.output === 'wav' ? new WavStripper() : null;
+      listener.stdout?.on('data', (chunk: Buffer) => {
+        const at = performance.now();
+        if (entry.error !== null) return;
+        try {
+          const pcm = stripper === null ? chunk : stripper.feed(chunk);
+          if (pcm.length > 0) entry.detector.feed(pcm, at);
+        } catch (error) {
+          entry.error = (error as Error).message;
+        }
+      });
+      running.push(entry);
+    }
+    const t0 = performance.now();
+    for (const entry of running) entry.generator.start();
+
+    await sleep(t0 + settings.stallAtMs - performance.now());
+    const stallFrom = performance.now();
+    process.kill(relay.pid, 'SIGSTOP');
+    paused = true;
+    await sleep(stallFrom + settings.stallMs - performance.now());
+    process.kill(relay.pid, 'SIGCONT');
+    paused = false;
+    const stallTo = performance.now();
+    await sleep(settings.afterMs);
+
+    // A clean hang-up: end of input; then whatever still runs is stopped.
+    for (const entry of running) {
+      entry.generator.stop();
+      entry.talker.stdin?.end();
+    }
+    await Promise.race([Promise.all(running.flatMap((entry) => [entry.talker.exited, entry.listener.exited])), sleep(3_000)]);
+    return running.map((entry) => summarize(entry, stallFrom, stallTo));
+  } finally {
+    if (paused) process.kill(relay.pid, 'SIGCONT');
+    for (const entry of running) entry.generator.stop();
+    await Promise.all(running.flatMap((entry) => [stopGroup(entry.talker), stopGroup(entry.listener)]));
+  }
+}
+
+function spec(command: CommandSpec): [string, readonly string[]] {
+  return [command.file, command.args];
+}
+
+function summarize(entry: Running, stallFrom: number, stallTo: number): StallRun {
+  const sent = entry.generator.sent;
+  const hits = entry.detector.detections;
+  const pairs = matchClicks(sent, hits);
+  const points: StallPoint[] = [];
+  pairs.forEach((index, j) => {
+    const hit = hits[j];
+    const click = index === null ? undefined : sent[index];
+    if (hit === undefined || click === undefined) return;
+    points.push({ sentMs: click.at - stallTo, arrivalMs: hit.at - click.at, heardMs: hit.heardAt - click.at });
+  });
+  const before = points.filter((point) => point.sentMs < stallFrom - stallTo).map((point) => point.heardMs);
+  let error = entry.error;
+  if (error === null && points.length === 0) error = entry.detector.samples === 0 ? 'no audio came out' : 'no click was found';
+  return {
+    id: entry.stallCase.id,
+    label: entry.stallCase.label,
+    points,
+    sent: sent.length,
+    beforeMs: median(before),
+    error,
+    listenerStderr: entry.listener.stderrTail(),
+    talkerStderr: entry.talker.stderrTail(),
+  };
+}
+
+/** The worst heard latency of the clicks sent from `fromMs` (after the stall's end) on; NaN if none. */
+export function worstFrom(run: StallRun, fromMs: number): number {
+  const heard = run.points.filter((point) => point.sentMs >= fromMs).map((point) => point.heardMs);
+  return heard.length === 0 ? Number.NaN : Math.max(...heard);
+}
+
+/** The best heard latency of the clicks sent from `fromMs` on; NaN if none. */
+export function bestFrom(run: StallRun, fromMs: number): number {
+  const heard = run.points.filter((point) => point.sentMs >= fromMs).map((point) => point.heardMs);
+  return heard.length === 0 ? Number.NaN : Math.min(...heard);
+}
+
+/** Median heard latency per `binMs` bin of send time relative to the stall's end, one row per bin. */
+export function timeline(runs: readonly StallRun[], fromMs: number, toMs: number, binMs = 500): string {
+  const header = ['sent (s, vs stall end)', ...runs.map((run) => run.id)];
+  const rows: string[][] = [];
+  for (let start = fromMs; start < toMs; start += binMs) {
+    const cells = runs.map((run) => {
+      const heard = run.points.filter((point) => point.sentMs >= start && point.sentMs < start + binMs).map((point) => point.heardMs);
+      return heard.length === 0 ? '·' : median(heard).toFixed(0);
+    });
+    rows.push([`${(start / 1000).toFixed(1)}..${((start + binMs) / 1000).toFixed(1)}`, ...cells]);
+  }
+  const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
+  const line = (row: readonly string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
+  return [line(header), '-'.repeat(widths.reduce((sum, width) => sum + width + 2, -2)), ...rows.map(line)].join('\n');
+}
