@@ -6,6 +6,7 @@
  *   npm run bench:latency                          full run (about 6 minutes)
  *   npm run bench:latency -- --quick               1 round, few clicks (a smoke run)
  *   npm run bench:latency -- --only tuned,hc-default --rounds 2
+ *   npm run bench:latency -- --stall               a 2 s stall: hoodycall vs the naive pipeline (stall.ts)
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { startRelay, type Relay } from './latency/relay.js';
 import { browserLatencySection } from './latency/browser.js';
 import { cpuBreakdown, summarize, table, verdicts, type Summary } from './latency/report.js';
 import { JOIN_ALLOWANCE_MS, runOnce, type RunResult, type RunSettings } from './latency/run.js';
+import { stallBenchMain } from './latency/stall.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -391,4 +393,6 @@ async function main(): Promise<void> {
   log(`JSON with every run and click: ${settings.json}`);
 }
 
-await main();
+// `--stall`: the stall case on its own (bench/latency/stall.ts).
+if (process.argv.includes('--stall')) await stallBenchMain(ROOT, process.argv.slice(2).filter((arg) => arg !== '--stall'));
+else await main();

@@ -10,10 +10,13 @@
  * test/cli/stall.test.ts.
  */
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { configById, type CommandSpec, type Context, type Urls } from './configs.js';
 import { matchClicks, median } from './match.js';
-import { spawnGroup, stopGroup, type GroupProc } from './procs.js';
+import { killAllSync, machineTicks, spawnGroup, stopGroup, type GroupProc } from './procs.js';
+import { startRelay } from './relay.js';
 import { ClickDetector, planClicks, RealtimeGenerator, streamingWavHeader, WavStripper } from './signal.js';
 
 export interface StallCase {
@@ -216,4 +219,85 @@ export function timeline(runs: readonly StallRun[], fromMs: number, toMs: number
   const widths = header.map((cell, i) => Math.max(cell.length, ...rows.map((row) => (row[i] ?? '').length)));
   const line = (row: readonly string[]): string => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), '-'.repeat(widths.reduce((sum, width) => sum + width + 2, -2)), ...rows.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// `npm run bench:latency -- --stall [--rounds N] [--json FILE] [--only ID,...]`
+
+/** The issue's target: back to <= 150 ms as heard within 1 s of the stall's end (naive: stays >= 2 s). */
+export const TARGET_MS = 150;
+export const WITHIN_MS = 1_000;
+
+export async function stallBenchMain(root: string, argv: readonly string[]): Promise<void> {
+  let rounds = 3;
+  let ids = ['hc-default', 'hc-off', 'tuned', 'naive'];
+  let json = `/tmp/hoodycall-bench-stall-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = argv[++i];
+    if (arg === '--rounds' && value !== undefined && /^[1-9]$/.test(value)) rounds = Number(value);
+    else if (arg === '--json' && value !== undefined) json = value;
+    else if (arg === '--only' && value !== undefined) ids = value.split(',').filter((id) => id in STALL_CASES);
+    else {
+      process.stderr.write('usage: node dist/bench/latency.js --stall [--rounds 1-9] [--only hc-default,hc-off,tuned,naive] [--json FILE]\n');
+      process.exit(2);
+    }
+  }
+  const log = (line: string): void => void process.stdout.write(`${line}\n`);
+  process.on('exit', killAllSync);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      killAllSync();
+      process.exit(130);
+    });
+  }
+  const cases = ids.map((id) => STALL_CASES[id]).filter((c): c is StallCase => c !== undefined);
+  const settings = DEFAULT_STALL;
+  log(`hoodycall stall benchmark — ${new Date().toISOString()}`);
+  log(`machine: ${os.cpus().length} cores, node ${process.version}; load average at start ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+  log(`plan: ${rounds} rounds; each round runs ${cases.map((c) => c.id).join(', ')} at once through one relay, paused (SIGSTOP) ${settings.stallMs} ms from ${settings.stallAtMs} ms; clicks every ${settings.minGapMs}-${settings.maxGapMs} ms`);
+  const ctx: Context = { root, node: process.execPath };
+  const all: { round: number; busyPct: number; runs: StallRun[] }[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const relay = await startRelay(root);
+    const before = await machineTicks();
+    try {
+      const runs = await runStall(cases, { port: relay.port, pid: relay.proc.pid }, { ...settings, seed: settings.seed + round }, ctx);
+      const after = await machineTicks();
+      const busyPct = ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * 100;
+      all.push({ round, busyPct, runs });
+      log('');
+      log(`round ${round}: machine busy ${busyPct.toFixed(0)}%, load average ${os.loadavg()[0]?.toFixed(2) ?? '?'}`);
+      for (const run of runs) {
+        const skips = run.listenerStderr.split('\n').filter((line) => line.startsWith('caught up')).join('; ');
+        log(
+          `  ${run.id.padEnd(10)} ${run.points.length}/${run.sent} clicks; heard before the stall ${run.beforeMs.toFixed(0)} ms; ` +
+            `from ${WITHIN_MS / 1000} s after its end: worst ${worstFrom(run, WITHIN_MS).toFixed(0)} ms, best ${bestFrom(run, WITHIN_MS).toFixed(0)} ms` +
+            `${skips === '' ? '' : `; ${skips}`}${run.error === null ? '' : `; ERROR ${run.error}`}`,
+        );
+      }
+      log('');
+      log('heard latency (ms, median per 0.5 s of send time; · = no click heard from that half second):');
+      log(timeline(runs, -settings.stallAtMs + 1_000, settings.afterMs - 500));
+    } finally {
+      await relay.stop();
+    }
+  }
+  log('');
+  log('targets:');
+  const hc = all.map(({ runs }) => runs.find((run) => run.id === 'hc-default')).filter((run): run is StallRun => run !== undefined);
+  const naive = all.map(({ runs }) => runs.find((run) => run.id === 'naive')).filter((run): run is StallRun => run !== undefined);
+  if (hc.length > 0) {
+    const worst = hc.map((run) => worstFrom(run, WITHIN_MS));
+    const ok = worst.every((value) => Number.isFinite(value) && value <= TARGET_MS);
+    log(`  ${ok ? 'PASS' : 'MISS'}  hoodycall back to <= ${TARGET_MS} ms as heard within ${WITHIN_MS / 1000} s of the stall's end: worst click per round ${worst.map((v) => v.toFixed(0)).join(' / ')} ms`);
+  }
+  if (naive.length > 0) {
+    const best = naive.map((run) => bestFrom(run, WITHIN_MS));
+    const ok = best.every((value) => Number.isFinite(value) && value >= 2_000);
+    log(`  ${ok ? 'PASS' : 'MISS'}  naive stays >= 2 s late after the stall: best click per round ${best.map((v) => v.toFixed(0)).join(' / ')} ms`);
+  }
+  writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), settings, rounds: all }, null, 1));
+  log('');
+  log(`JSON with every click: ${json}`);
 }
