@@ -1,9 +1,16 @@
 import type { Command } from 'commander';
-import { generatePipeName } from '../client/index.js';
+import { locateFfmpeg } from '../audio/ffmpeg.js';
+import { generatePipeName, pipeUrl } from '../client/index.js';
 import { createRelay } from '../relay/index.js';
-import { listen } from './listen.js';
+import { measuredDelay, SampleClock } from '../session/delay.js';
+import { Listener } from '../session/listener.js';
+import { METER_RATE, Talker } from '../session/talker.js';
+import { CliError, ExitCode } from './exit-codes.js';
+import { asCliError, ffmpegFailure } from './failures.js';
 import { wholeNumber } from './parse.js';
-import { talk } from './talk.js';
+import { playbackTarget } from './playback.js';
+import { formatElapsed, Status } from './status.js';
+import { captureSource } from './talk.js';
 
 interface EchoFlags {
   input?: string;
@@ -29,35 +36,84 @@ export function registerEcho(program: Command): void {
     .action(async (flags: EchoFlags) => echo(flags));
 }
 
-/** No server, no configuration: the check a person runs first after installing. */
+/**
+ * No server, no configuration: the check a person runs first after installing. It times the call
+ * too: sample N into the encoder versus sample N out of the decoder (session/delay.ts).
+ */
 async function echo(flags: EchoFlags): Promise<void> {
+  const status = new Status(flags.quiet === true);
+  let talker: Talker | undefined;
+  let hangingUp = false;
+  const onSignal = (): void => {
+    if (hangingUp) process.exit(ExitCode.interrupted);
+    hangingUp = true;
+    talker?.hangUp();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const relay = createRelay();
-  const url = await relay.listen(0, '127.0.0.1');
-  const name = generatePipeName();
-  const shared = {
-    server: url.origin,
-    ...(flags.ffmpeg === undefined ? {} : { ffmpeg: flags.ffmpeg }),
-  };
-  // Whichever side fails first takes the other down with it: closing the relay ends both calls.
-  const stopBoth = (error: unknown): never => {
-    void relay.close({ graceMs: 0 });
-    throw error;
-  };
-  const listening = listen(name, { ...shared, quiet: true, ...(flags.output === undefined ? {} : { output: flags.output }) }).catch(stopBoth);
-  const talking = talk(name, {
-    ...shared,
-    bitrate: 32,
-    quiet: flags.quiet === true,
-    lowLatency: flags.lowLatency === true,
-    ...(flags.tone === undefined ? {} : { tone: flags.tone }),
-    ...(flags.input === undefined ? {} : { input: flags.input }),
-    ...(flags.device === undefined ? {} : { device: flags.device }),
-  }).catch(stopBoth);
+  let listener: Listener | undefined;
   try {
-    const results = await Promise.allSettled([talking, listening]);
-    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failed !== undefined) throw failed.reason;
+    const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+    const { source, stdinAudio } = await captureSource(flags, ffmpeg);
+    const target = await playbackTarget(flags.output === undefined ? {} : { output: flags.output }, ffmpeg);
+    const server = await relay.listen(0, '127.0.0.1');
+    const name = generatePipeName();
+    const url = pipeUrl(server, name);
+    const current = new Talker({
+      ffmpegPath: ffmpeg.path,
+      source,
+      ...(stdinAudio === undefined ? {} : { stdinAudio }),
+      opus: { lowLatency: flags.lowLatency === true },
+      url,
+      name,
+      reconnect: false,
+      meter: true,
+    });
+    talker = current;
+    if (hangingUp) current.hangUp();
+    const back = new Listener({ ffmpegPath: ffmpeg.path, target, decoderStdout: flags.output === '-' ? 'inherit' : 'ignore', url, name, reconnect: false, meter: true });
+    listener = back;
+    const captured = new SampleClock(METER_RATE);
+    const decoded = new SampleClock(METER_RATE);
+    current.on('captured', (samples) => captured.add(samples, Date.now()));
+    back.on('decoded', (samples) => decoded.add(samples, Date.now()));
+    const delays: number[] = [];
+    status.show(`starting an echo through a relay on ${server.origin}`);
+    const listening = back.run();
+    listening.catch(() => undefined);
+    await current.connect();
+    const startedAt = Date.now();
+    const ticker = setInterval(() => {
+      const delay = measuredDelay(captured, decoded);
+      if (delay !== null) delays.push(delay);
+      if (delays.length > 20) delays.shift();
+      const sorted = [...delays].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)];
+      status.update(`echo ${formatElapsed(Date.now() - startedAt)} · you hear yourself ${median === undefined ? '…' : `${Math.round(median)} ms`} late (+ device buffers) · ctrl-C ends`);
+    }, 250);
+    status.show('echo: speak and hear yourself through the relay');
+    let talkEnd;
+    try {
+      talkEnd = await current.run();
+    } finally {
+      clearInterval(ticker);
+    }
+    const listenEnd = await listening;
+    if (talkEnd.kind === 'ffmpeg-failed') throw ffmpegFailure(talkEnd.outcome);
+    if (listenEnd.kind === 'ffmpeg-failed') throw ffmpegFailure(listenEnd.outcome);
+    if (talkEnd.kind === 'cut') throw new CliError(`the echo was cut off: ${talkEnd.reason}`, ExitCode.streamAborted);
+    const sorted = [...delays].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    status.done(`echo ended after ${formatElapsed(Date.now() - startedAt)}${median === undefined ? '' : `; you heard yourself ${Math.round(median)} ms late (+ device buffers)`}`);
+  } catch (error) {
+    status.stop();
+    talker?.abort();
+    listener?.hangUp();
+    throw asCliError(error);
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await relay.close({ graceMs: 1_000 });
   }
 }

@@ -3,13 +3,14 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'got';
-import { containerOf, listenArgs, type PlaybackTarget, type StreamContainer } from '../audio/args.js';
+import { containerOf, listenArgs, meterTapArgs, type PlaybackTarget, type StreamContainer } from '../audio/args.js';
 import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
 import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy } from '../client/backoff.js';
 import { PipeError, type PipeErrorKind } from '../client/index.js';
 import { PipeReceiver } from './receiver.js';
+import { METER_RATE } from './talker.js';
 
 export interface ListenerOptions {
   readonly ffmpegPath: string;
@@ -25,6 +26,8 @@ export interface ListenerOptions {
   readonly record?: string;
   readonly policy?: BackoffPolicy;
   readonly lostAfterMs?: number;
+  /** Tap the decoder's output (low-rate PCM) to time it: `decoded` events. */
+  readonly meter?: boolean;
 }
 
 export interface ListenerEvents {
@@ -32,6 +35,8 @@ export interface ListenerEvents {
   connected: [gapMs: number];
   lost: [reason: string, delayMs: number];
   skip: [event: SkipEvent];
+  /** `samples` more audio came out of the decoder (with `meter`, at METER_RATE). */
+  decoded: [samples: number];
 }
 
 export type ListenEnd =
@@ -147,10 +152,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const current = this.#decoder;
     if (current !== null && current.container === container && current.edge !== null) return current;
     if (current !== null) await this.#closeDecoder();
-    const run = runFfmpeg(this.#options.ffmpegPath, listenArgs(this.#options.target, container), 'listen', {
-      stdin: 'pipe',
-      stdout: this.#options.decoderStdout,
-    });
+    const meter = this.#options.meter === true;
+    const args = [...listenArgs(this.#options.target, container), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])];
+    const run = runFfmpeg(this.#options.ffmpegPath, args, 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout, meter });
+    run.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
     if (run.stdin === null) throw new Error('ffmpeg has no stdin');
     let edge: LiveEdge | null = null;
     let fed: Promise<void> = Promise.resolve();

@@ -34,6 +34,8 @@ export interface TalkerEvents {
   lost: [reason: string, delayMs: number];
   /** The microphone's level, dBFS, about ten times a second (with `meter`). */
   level: [rmsDbfs: number];
+  /** `samples` more of the captured audio went into the encoder (with `meter`, at METER_RATE). */
+  captured: [samples: number];
 }
 
 export type TalkEnd =
@@ -41,7 +43,8 @@ export type TalkEnd =
   /** ffmpeg failed (no device, a crash): the call cannot go on. */
   | { readonly kind: 'ffmpeg-failed'; readonly outcome: Extract<FfmpegOutcome, { ok: false }> };
 
-const METER_RATE = 8_000;
+/** The meter taps' sample rate: plenty for a level and for timing, 16 KB/s. */
+export const METER_RATE = 8_000;
 
 /**
  * The talking side of a call: dials the pipe, and once a listener is there starts one ffmpeg for
@@ -155,6 +158,7 @@ export class Talker extends EventEmitter<TalkerEvents> {
   #watchLevel(tap: NodeJS.ReadableStream): void {
     const meter = new LevelMeter(METER_RATE / 10);
     tap.on('data', (chunk: Buffer) => {
+      this.emit('captured', chunk.length / 2);
       for (const level of meter.push(chunk)) this.emit('level', level.rmsDbfs);
     });
     tap.on('error', () => undefined);
