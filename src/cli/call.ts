@@ -132,7 +132,11 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
       listener = pair.listener;
       listening = pair.listener.run(['busy']);
       listening.catch(() => undefined);
-      await pair.talker.connect(['busy']);
+      await pair.talker.connect(['busy']).catch((failure: unknown) => {
+        // Both pipes of the room stay taken: two people are in it already.
+        if (isBusy(failure)) throw new CliError(`the room ${room} is full: two people are in a call there`, ExitCode.pipeBusy);
+        throw failure;
+      });
     }
     const you = pair;
     if (hangingUp) you.talker.hangUp();

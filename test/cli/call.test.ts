@@ -53,3 +53,18 @@ test('both callers arriving in the same instant, many times: always one "a" and 
     );
   }
 });
+
+test('a third caller in a room finds it full: one line, the busy code, and the call of the two goes on', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const room = uniqueName('room');
+  const one = runCli(t, ['call', room, '--server', relay.url.origin, '--tone', '440', '--output', '/dev/null']);
+  const two = runCli(t, ['call', room, '--server', relay.url.origin, '--tone', '1000', '--output', '/dev/null']);
+  await waitFor(() => /in a call/.test(one.stderr()) && /in a call/.test(two.stderr()), 'both in the call', 10_000);
+  const three = runCli(t, ['call', room, '--server', relay.url.origin, '--tone', '300', '--output', '/dev/null']);
+  const exit = await three.exited;
+  assert.equal(exit.code, 6, three.stderr());
+  assert.match(three.stderr(), /^hoodycall: the room \S+ is full/m);
+  assert.equal(one.hasExited() || two.hasExited(), false, 'the call of the two goes on');
+  one.child.kill('SIGINT');
+  assert.deepEqual((await Promise.all([one.exited, two.exited])).map((e) => e.code), [0, 0]);
+});
