@@ -6,6 +6,7 @@ import { type ListenEnd, Listener } from '../session/listener.js';
 import { type TalkEnd, Talker } from '../session/talker.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
+import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { delayBound, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
@@ -65,16 +66,16 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
   const status = new Status(flags.quiet === true);
   let talker: Talker | undefined;
   let listener: Listener | undefined;
-  let hangingUp = false;
-  const onSignal = (): void => {
-    if (hangingUp) process.exit(ExitCode.interrupted);
-    hangingUp = true;
+  const hangUp = new HangUpSignal();
+  let hungUp = false;
+  // The other side hears our stream end first, so it knows this is a hang-up and not a drop.
+  const endBoth = (): void => {
+    if (hungUp) return;
+    hungUp = true;
     talker?.hangUp();
-    // The other side hears our stream end first, so it knows this is a hang-up and not a drop.
     setTimeout(() => listener?.hangUp(), 300).unref();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  hangUp.whenAsked(endBoth);
   let keys: ReturnType<typeof watchCallKeys> = null;
   try {
     const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
@@ -123,7 +124,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
       listener = pair.listener;
       await pair.talker.connect();
     } catch (error) {
-      if (!isBusy(error) || hangingUp) throw error;
+      if (!isBusy(error) || hangUp.requested) throw error;
       pair.listener.hangUp();
       await listening;
       role = 'b';
@@ -139,7 +140,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
       });
     }
     const you = pair;
-    if (hangingUp) you.talker.hangUp();
+    if (hangUp.requested) you.talker.hangUp();
     status.show(`in a call in ${room} (you are ${role})`);
     you.talker.muted = flags.mute === true || flags.pushToTalk === true;
     if (flags.input !== '-') keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (you.talker.muted = muted) });
@@ -180,11 +181,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     try {
       ended = await Promise.race([talking.then((end) => ({ side: 'talk' as const, end })), listening.then((end) => ({ side: 'listen' as const, end }))]);
     } finally {
-      if (!hangingUp) {
-        hangingUp = true;
-        you.talker.hangUp();
-        setTimeout(() => you.listener.hangUp(), 300).unref();
-      }
+      endBoth();
     }
     const [talkEnd, listenEnd] = await Promise.all([talking, listening.catch((error: unknown) => ({ kind: 'error' as const, error }))]);
     clearInterval(ticker);
@@ -202,10 +199,10 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     status.stop();
     talker?.abort();
     listener?.hangUp();
+    if (hangUp.requested && talker?.startedAt === undefined) throw new CliError('interrupted before the other side came', ExitCode.interrupted);
     throw asCliError(error);
   } finally {
     keys?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    hangUp.dispose();
   }
 }

@@ -7,6 +7,7 @@ import { Listener } from '../session/listener.js';
 import { METER_RATE, Talker } from '../session/talker.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
+import { HangUpSignal } from './hang-up.js';
 import { wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { formatElapsed, Status } from './status.js';
@@ -42,15 +43,8 @@ export function registerEcho(program: Command): void {
  */
 async function echo(flags: EchoFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
+  const hangUp = new HangUpSignal();
   let talker: Talker | undefined;
-  let hangingUp = false;
-  const onSignal = (): void => {
-    if (hangingUp) process.exit(ExitCode.interrupted);
-    hangingUp = true;
-    talker?.hangUp();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
   const relay = createRelay();
   let listener: Listener | undefined;
   try {
@@ -71,7 +65,7 @@ async function echo(flags: EchoFlags): Promise<void> {
       meter: true,
     });
     talker = current;
-    if (hangingUp) current.hangUp();
+    hangUp.whenAsked(() => current.hangUp());
     const back = new Listener({ ffmpegPath: ffmpeg.path, target, decoderStdout: flags.output === '-' ? 'inherit' : 'ignore', url, name, reconnect: false, meter: true });
     listener = back;
     const captured = new SampleClock(METER_RATE);
@@ -112,8 +106,7 @@ async function echo(flags: EchoFlags): Promise<void> {
     listener?.hangUp();
     throw asCliError(error);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    hangUp.dispose();
     await relay.close({ graceMs: 1_000 });
   }
 }

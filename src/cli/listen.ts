@@ -5,6 +5,7 @@ import { pipeUrl, resolveServer } from '../client/index.js';
 import { Listener } from '../session/listener.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
+import { HangUpSignal } from './hang-up.js';
 import { delayBound } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { formatElapsed, Status } from './status.js';
@@ -40,16 +41,7 @@ export function registerListen(program: Command): void {
 
 export async function listen(name: string, flags: ListenFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
-  let listener: Listener | undefined;
-  let hangingUp = false;
-  const onSignal = (): void => {
-    if (hangingUp) process.exit(ExitCode.interrupted);
-    hangingUp = true;
-    listener?.hangUp();
-  };
-  // `on`, not `once`: execa's child cleanup re-raises a signal that no other listener is left to handle.
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const hangUp = new HangUpSignal();
   try {
     const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
     const server = resolveServer(flags.server, process.env);
@@ -65,8 +57,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
       maxDelayMs: flags.maxDelay === undefined ? DEFAULT_MAX_DELAY_MS : flags.maxDelay,
       ...(flags.record === undefined ? {} : { record: flags.record }),
     });
-    listener = current;
-    if (hangingUp) current.hangUp();
+    hangUp.whenAsked(() => current.hangUp());
     const line = (): string => {
       const ms = Date.now() - (current.startedAt ?? Date.now());
       return `listening ${formatElapsed(ms)} · ${wireRate(current.bytesReceived, ms)} · ${Math.round(current.behindMs)} ms behind · ${name}`;
@@ -101,7 +92,6 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
     status.stop();
     throw asCliError(error);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    hangUp.dispose();
   }
 }

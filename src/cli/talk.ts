@@ -11,6 +11,7 @@ import { Talker } from '../session/talker.js';
 import { detectBackends } from './devices.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError, ffmpegFailure } from './failures.js';
+import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { wholeNumber } from './parse.js';
 import { formatElapsed, Status } from './status.js';
@@ -117,17 +118,7 @@ export async function captureSource(flags: Pick<TalkFlags, 'tone' | 'input' | 'd
 
 export async function talk(givenName: string | undefined, flags: TalkFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
-  let talker: Talker | undefined;
-  let hangingUp = false;
-  const onSignal = (): void => {
-    // The second ctrl-C does not wait for ffmpeg's trailer; execa's cleanup kills ffmpeg on exit.
-    if (hangingUp) process.exit(ExitCode.interrupted);
-    hangingUp = true;
-    talker?.hangUp();
-  };
-  // `on`, not `once`: execa's child cleanup re-raises a signal that no other listener is left to handle.
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const hangUp = new HangUpSignal();
   let keys: ReturnType<typeof watchCallKeys> = null;
   try {
     const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
@@ -147,8 +138,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
       reconnect: flags.reconnect === true,
       meter: status.live && source.kind === 'device',
     });
-    talker = current;
-    if (hangingUp) current.hangUp();
+    hangUp.whenAsked(() => current.hangUp());
     current.muted = flags.mute === true || flags.pushToTalk === true;
     if (flags.input !== '-') {
       keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (current.muted = muted) });
@@ -165,7 +155,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
 
     status.show(`waiting for a listener on ${name} (${url.origin} holds a call up to 5 min)`);
     await current.connect().catch((error: unknown) => {
-      if (hangingUp) throw new CliError('interrupted before anyone joined', ExitCode.interrupted);
+      if (hangUp.requested) throw new CliError('interrupted before anyone joined', ExitCode.interrupted);
       throw error;
     });
     status.show(`a listener joined ${name}: on air`);
@@ -189,7 +179,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     const elapsed = formatElapsed(Date.now() - (current.startedAt ?? Date.now()));
     if (end.kind === 'ffmpeg-failed') throw ffmpegFailure(end.outcome);
     if (end.kind === 'finished') return status.done(`call ended after ${elapsed}, ${Math.round(current.bytesSent / 1024)} KiB sent`);
-    if (hangingUp) return status.done(`hung up after ${elapsed}`);
+    if (hangUp.requested) return status.done(`hung up after ${elapsed}`);
     if (end.reason === 'the listener left') return status.done(`the listener hung up after ${elapsed}`);
     throw new CliError(`the call was cut off after ${elapsed}: ${end.reason}`, ExitCode.streamAborted);
   } catch (error) {
@@ -197,7 +187,6 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     throw asCliError(error);
   } finally {
     keys?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    hangUp.dispose();
   }
 }
