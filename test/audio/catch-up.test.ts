@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { listenArgs } from '../../src/audio/args.js';
 import { LiveEdge, type SkipEvent } from '../../src/audio/catch-up.js';
+import { prng } from '../../bench/latency/signal.js';
 import { buildOggPageFromPackets, isOpusHead, isOpusTags, pagePackets, readOggPage, rewriteOggPage, type OggPage } from '../../src/audio/ogg.js';
 import { testFfmpeg } from '../helpers/audio.js';
 import { opusOgg, pagesOf } from '../helpers/ogg.js';
@@ -59,17 +60,6 @@ function harness(maxDelayMs: number | null, extra: { targetMs?: number } = {}) {
   };
 }
 
-/** A small deterministic PRNG, so a failing jitter pattern can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 test('jitter below the bound never drops a page (60 s of audio, up to 150 ms late, in bursts)', async () => {
   for (const seed of [1, 2, 3]) {

@@ -39,6 +39,16 @@ async function connected(t: Talker): Promise<void> {
   await waitFor(() => t.lines.some((line) => line.startsWith('[INFO] connected')), 'the connected line');
 }
 
+/** A WebSocket talker and a plain GET receiver, connected: the usual start of a streaming test. */
+async function connectedPair(url: string): Promise<{ speaker: Talker; res: IncomingMessage }> {
+  const speaker = talker(url);
+  const receiver = open(url);
+  receiver.end();
+  const res = await responseOf(receiver);
+  await connected(speaker);
+  return { speaker, res };
+}
+
 test('a WebSocket talker is the pipe sender: a plain GET receives its bytes as audio/ogg and a clean end on close 1000', async (t) => {
   const { pipeUrl, relay, log } = await startRelay(t);
   const url = pipeUrl(uniqueName());
@@ -91,11 +101,7 @@ test('receiver first, then the WebSocket talker; the hoodycall.webm subprotocol 
 test('a WebSocket that drops mid-stream aborts the pipe: the receiver body is incomplete, never a clean end', async (t) => {
   const { pipeUrl, relay, log } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const speaker = talker(url);
-  const receiver = open(url);
-  receiver.end();
-  const res = await responseOf(receiver);
-  await connected(speaker);
+  const { speaker, res } = await connectedPair(url);
   speaker.ws.send(randomBytes(2_000));
   await sleep(100);
   speaker.ws.terminate();
@@ -108,11 +114,7 @@ test('a WebSocket that drops mid-stream aborts the pipe: the receiver body is in
 test('a close other than 1000 (a tab going away, 1001) is an abort, not the end of the call', async (t) => {
   const { pipeUrl } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const speaker = talker(url);
-  const receiver = open(url);
-  receiver.end();
-  const res = await responseOf(receiver);
-  await connected(speaker);
+  const { speaker, res } = await connectedPair(url);
   speaker.ws.send(randomBytes(500));
   speaker.ws.close(1001);
   assert.equal((await readReply(res)).complete, false);
@@ -121,11 +123,7 @@ test('a close other than 1000 (a tab going away, 1001) is an abort, not the end 
 test('the receiver leaving closes the talker with 4000 and the reason line', async (t) => {
   const { pipeUrl, relay } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const speaker = talker(url);
-  const receiver = open(url);
-  receiver.end();
-  const res: IncomingMessage = await responseOf(receiver);
-  await connected(speaker);
+  const { speaker, res } = await connectedPair(url);
   const feeding = setInterval(() => speaker.ws.send(randomBytes(200)), 20);
   t.after(() => clearInterval(feeding));
   await sleep(200);
@@ -192,11 +190,7 @@ test('handshake refusals are HTTP: no talker subprotocol (400), not a pipe (404)
 test('a message over the size limit closes the talker (1009) and aborts the pipe', async (t) => {
   const { pipeUrl } = await startRelay(t);
   const url = pipeUrl(uniqueName());
-  const speaker = talker(url);
-  const receiver = open(url);
-  receiver.end();
-  const res = await responseOf(receiver);
-  await connected(speaker);
+  const { speaker, res } = await connectedPair(url);
   speaker.ws.send(Buffer.alloc(64 * 1024 + 1));
   assert.equal((await speaker.closed).code, 1009);
   assert.equal((await readReply(res)).complete, false);
