@@ -102,18 +102,9 @@ async function playOgg(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffe
     stats.scheduledSeconds += buffer.duration;
   };
 
-  const onAbort = (): void => void reader.cancel().catch(() => undefined);
-  signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        return signal.aborted ? { kind: 'left' } : { kind: 'cut', reason: describe(error) };
-      }
-      if (chunk.done) break;
-      for (const packet of ogg.push(chunk.value)) {
+    const end = await eachChunk(reader, signal, (chunk) => {
+      for (const packet of ogg.push(chunk)) {
         if (isOpusHead(packet.data)) {
           // A new logical stream (first, or a talker that came back): a fresh decoder with its header.
           if (decoder !== undefined && decoder.state !== 'closed') decoder.close();
@@ -129,13 +120,40 @@ async function playOgg(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffe
         timestamp += (samples / 48) * 1000;
         stats.packets += 1;
       }
-      if (decodeError !== undefined) return { kind: 'cut', reason: `the audio could not be decoded: ${decodeError}` };
+      return decodeError === undefined ? undefined : { kind: 'cut', reason: `the audio could not be decoded: ${decodeError}` };
+    });
+    if (end.kind === 'ended' && decoder !== undefined && decoder.state === 'configured') await decoder.flush().catch(() => undefined);
+    return end;
+  } finally {
+    if (decoder !== undefined && decoder.state !== 'closed') decoder.close();
+  }
+}
+
+/**
+ * Reads a response body to its end, chunk by chunk, until `onChunk` returns an end of its own.
+ * Hanging up (`signal`) cancels the read: that is "left", any other read failure "cut".
+ */
+async function eachChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>,
+  signal: AbortSignal,
+  onChunk: (chunk: Uint8Array<ArrayBuffer>) => ListenEnd | undefined | Promise<ListenEnd | undefined>,
+): Promise<ListenEnd> {
+  const onAbort = (): void => void reader.cancel().catch(() => undefined);
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        return signal.aborted ? { kind: 'left' } : { kind: 'cut', reason: describe(error) };
+      }
+      if (chunk.done) return signal.aborted ? { kind: 'left' } : { kind: 'ended' };
+      const end = await onChunk(chunk.value);
+      if (end !== undefined) return end;
     }
-    if (decoder !== undefined && decoder.state === 'configured') await decoder.flush().catch(() => undefined);
-    return { kind: 'ended' };
   } finally {
     signal.removeEventListener('abort', onAbort);
-    if (decoder !== undefined && decoder.state !== 'closed') decoder.close();
   }
 }
 
@@ -157,29 +175,20 @@ async function playWithMediaSource(
   const buffer = source.addSourceBuffer(mime);
   buffer.mode = 'sequence';
   hooks.connected('mse');
-  const onAbort = (): void => void reader.cancel().catch(() => undefined);
-  signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array<ArrayBuffer>>;
-      try {
-        chunk = await reader.read();
-      } catch (error) {
-        return signal.aborted ? { kind: 'left' } : { kind: 'cut', reason: describe(error) };
-      }
-      if (chunk.done) break;
+    const end = await eachChunk(reader, signal, async (chunk) => {
       if (buffer.updating) await new Promise((resolve) => buffer.addEventListener('updateend', resolve, { once: true }));
-      buffer.appendBuffer(chunk.value);
+      buffer.appendBuffer(chunk);
       await new Promise((resolve) => buffer.addEventListener('updateend', resolve, { once: true }));
       // Live: stay near the newest audio rather than the element's comfortable buffer.
-      const end = buffer.buffered.length > 0 ? buffer.buffered.end(buffer.buffered.length - 1) : 0;
-      if (end - audio.currentTime > 1) audio.currentTime = end - 0.3;
+      const newest = buffer.buffered.length > 0 ? buffer.buffered.end(buffer.buffered.length - 1) : 0;
+      if (newest - audio.currentTime > 1) audio.currentTime = newest - 0.3;
       if (audio.paused) void audio.play().catch(() => undefined);
-    }
-    if (source.readyState === 'open') source.endOfStream();
-    return { kind: 'ended' };
+      return undefined;
+    });
+    if (end.kind === 'ended' && source.readyState === 'open') source.endOfStream();
+    return end;
   } finally {
-    signal.removeEventListener('abort', onAbort);
     audio.pause();
   }
 }
