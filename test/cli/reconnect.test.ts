@@ -53,3 +53,23 @@ test('a talker that vanishes: listen --reconnect waits one more hold, then gives
   assert.match(listener.stderr(), /gave up after 2 tries/);
   assert.ok(exit.afterMs < 15_000, `${exit.afterMs} ms`);
 });
+
+test('ctrl-C during a gap ends at once: talk and listen stop redialing a relay that is gone and exit 0', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const name = uniqueName();
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--reconnect', '--output', '/dev/null']);
+  const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--reconnect', '--tone', '440']);
+  await waitFor(() => /on air/.test(talker.stderr()), 'talker on air', 10_000);
+  relay.child.kill('SIGKILL');
+  await waitFor(() => /reconnecting to/.test(talker.stderr()) && /reconnecting to/.test(listener.stderr()), 'both redialing', 10_000);
+  await sleep(1_000);
+  const pressedAt = Date.now();
+  talker.child.kill('SIGINT');
+  listener.child.kill('SIGINT');
+  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
+  assert.equal(talkExit.code, 0, talker.stderr());
+  assert.equal(listenExit.code, 0, listener.stderr());
+  assert.ok(Date.now() - pressedAt < 2_000, `took ${Date.now() - pressedAt} ms`);
+  assert.match(talker.stderr(), /hung up after/);
+  assert.match(listener.stderr(), /left .* after/);
+});
