@@ -34,7 +34,7 @@ const QUIET = ['-hide_banner', '-nostats', '-loglevel', 'error'];
 const OGG_IN = ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-f', 'ogg', '-i', '-'];
 const OPUS_OUT = [
   '-c:a', 'libopus', '-b:a', '32k', '-ac', '1', '-ar', '48000', '-application', 'voip',
-  '-frame_duration', '20', '-page_duration', '20000', '-flush_packets', '1', '-f', 'ogg', '-',
+  '-frame_duration', '10', '-page_duration', '20000', '-flush_packets', '1', '-f', 'ogg', '-',
 ];
 
 test('QUIET_ARGS: no banner, no progress, errors only', () => {
@@ -95,7 +95,7 @@ test('captureInputArgs dispatches on the source kind', () => {
   for (const [source, expected] of cases) assert.deepEqual(captureInputArgs(source), expected, JSON.stringify(source));
 });
 
-test('Opus in Ogg output: voip 20 ms frames, one page per frame; low-latency 10 ms lowdelay', () => {
+test('Opus in Ogg output: voip 10 ms frames in 20 ms pages; low-latency 10 ms pages, lowdelay', () => {
   assert.deepEqual(opusOggOutputArgs(), OPUS_OUT);
   assert.deepEqual(opusOggOutputArgs({ bitrateKbps: 24 }), OPUS_OUT.map((arg) => (arg === '32k' ? '24k' : arg)));
   const low = opusOggOutputArgs({ lowLatency: true });
