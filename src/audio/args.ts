@@ -40,8 +40,10 @@ export type CaptureSource =
   | { readonly kind: 'device'; readonly backend: CaptureBackend; readonly device?: string }
   /** A media file, read at its native rate (`-re`) unless `realtime` is false. */
   | { readonly kind: 'file'; readonly path: string; readonly realtime?: boolean }
-  /** Raw PCM on stdin, e.g. the payload of a WAV whose header was read in-process (see wav.ts). */
+  /** Raw PCM on stdin (ffmpeg's raw demuxers read it in 1024-sample packets). */
   | { readonly kind: 'pcm'; readonly format: PcmFormat; readonly sampleRate: number; readonly channels: number }
+  /** A WAV on stdin as wav-feed.ts writes it, read in packets of `packetBytes`. */
+  | { readonly kind: 'wav-stdin'; readonly packetBytes: number }
   /** A sine test tone; `durationSeconds` unset means endless. */
   | { readonly kind: 'tone'; readonly frequency: number; readonly durationSeconds?: number; readonly realtime?: boolean };
 
@@ -147,6 +149,15 @@ export function pcmStdinInputArgs(format: PcmFormat, sampleRate: number, channel
   return ['-probesize', '32', '-analyzeduration', '0', '-f', format, '-ar', String(sampleRate), '-ac', String(channels), '-i', '-'];
 }
 
+/**
+ * A WAV on stdin (see wav-feed.ts), in packets of at most `packetBytes` (≥ 1024): the encoder
+ * gets each few ms of audio as it comes. No probing, as for raw PCM.
+ */
+export function wavStdinInputArgs(packetBytes: number): string[] {
+  if (!Number.isInteger(packetBytes) || packetBytes < 1024) throw new RangeError(`WAV packet size must be a whole number of bytes >= 1024, got ${packetBytes}`);
+  return ['-probesize', '32', '-analyzeduration', '0', '-f', 'wav', '-max_size', String(packetBytes), '-i', '-'];
+}
+
 /** A sine test tone at 48 kHz from lavfi. */
 export function toneInputArgs(frequency: number, options: { durationSeconds?: number; realtime?: boolean } = {}): string[] {
   assertPositive(frequency, 'tone frequency');
@@ -166,6 +177,8 @@ export function captureInputArgs(source: CaptureSource): string[] {
       return fileInputArgs(source.path, source.realtime ?? true);
     case 'pcm':
       return pcmStdinInputArgs(source.format, source.sampleRate, source.channels);
+    case 'wav-stdin':
+      return wavStdinInputArgs(source.packetBytes);
     case 'tone':
       return toneInputArgs(source.frequency, {
         ...(source.durationSeconds === undefined ? {} : { durationSeconds: source.durationSeconds }),

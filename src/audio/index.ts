@@ -5,6 +5,7 @@ export * from './failure.js';
 export * from './ffmpeg.js';
 export * from './probe-parse.js';
 export * from './wav.js';
+export * from './wav-feed.js';
 export * from './level.js';
 export * from './ogg.js';
 export * from './catch-up.js';

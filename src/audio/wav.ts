@@ -1,9 +1,7 @@
 /**
- * Reading a WAV header in-process, so a WAV on stdin can be handed to ffmpeg as raw PCM
- * (`-f s16le -ar R -ac C -i -`). ffmpeg's own wav demuxer reads 64 KiB before its first packet
- * (≈ 0.68 s of 48 kHz mono s16) when the input is a pipe, whatever `-probesize` says.
+ * Reading a WAV header in-process, so a WAV on stdin can be checked, cut at a sample frame while
+ * nobody listens, and handed to ffmpeg in the form it reads with the least delay (wav-feed.ts).
  */
-import type { PcmFormat } from './args.js';
 
 export interface WavHeader {
   /** 'RIFF', or 'RF64' (sizes live in a ds64 chunk, the RIFF ones are 0xFFFFFFFF). */
@@ -121,33 +119,4 @@ function parseFmt(chunk: Buffer): Omit<WavHeader, 'container' | 'dataOffset' | '
 
 function printable(id: string): string {
   return id.replace(/[^\x20-\x7e]/g, '?');
-}
-
-/** The ffmpeg raw demuxer for a WAV's samples, or null when there is none (compressed WAV, odd sizes). */
-export function pcmFormatOf(header: Pick<WavHeader, 'formatTag' | 'bitsPerSample'>): PcmFormat | null {
-  const { formatTag, bitsPerSample } = header;
-  if (formatTag === WAVE_FORMAT_PCM) {
-    if (bitsPerSample === 8) return 'u8';
-    if (bitsPerSample === 16) return 's16le';
-    if (bitsPerSample === 24) return 's24le';
-    if (bitsPerSample === 32) return 's32le';
-    return null;
-  }
-  if (formatTag === WAVE_FORMAT_IEEE_FLOAT) {
-    if (bitsPerSample === 32) return 'f32le';
-    if (bitsPerSample === 64) return 'f64le';
-    return null;
-  }
-  if (formatTag === WAVE_FORMAT_ALAW && bitsPerSample === 8) return 'alaw';
-  if (formatTag === WAVE_FORMAT_MULAW && bitsPerSample === 8) return 'mulaw';
-  return null;
-}
-
-/** What to pass to `pcmStdinInputArgs` for this WAV; throws WavHeaderError when its samples are not raw PCM. */
-export function pcmInputOf(header: WavHeader): { format: PcmFormat; sampleRate: number; channels: number } {
-  const format = pcmFormatOf(header);
-  if (format === null) {
-    throw new WavHeaderError(`unsupported WAV sample format (tag ${header.formatTag}, ${header.bitsPerSample} bits); convert it to PCM or pass it with --input`);
-  }
-  return { format, sampleRate: header.sampleRate, channels: header.channels };
 }

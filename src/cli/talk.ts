@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { Option, type Command } from 'commander';
 import type { CaptureSource } from '../audio/args.js';
 import { type FfmpegInfo, type FfmpegLocation, locateFfmpeg } from '../audio/ffmpeg.js';
-import { parseWavHeader, pcmInputOf, type WavHeader } from '../audio/wav.js';
+import { parseWavHeader, type WavHeader } from '../audio/wav.js';
+import { wavFeedOf } from '../audio/wav-feed.js';
 import { generatePipeName, pipeUrl, resolveServer } from '../client/index.js';
 import { WaitingGate } from '../session/streams.js';
 import type { StdinAudio } from '../session/talker.js';
@@ -104,12 +105,14 @@ export async function captureSource(flags: Pick<TalkFlags, 'tone' | 'input' | 'd
   if (flags.tone !== undefined) return { source: { kind: 'tone', frequency: flags.tone } };
   if (flags.input === '-') {
     const { header, rest } = await readWavHeader(process.stdin);
-    const gate = new WaitingGate(header.blockAlign);
-    gate.write(rest);
+    const feed = wavFeedOf(header);
+    const convert = feed.convert();
+    const gate = new WaitingGate(feed.frameBytes);
+    convert.write(rest);
     // Drains stdin from now on, dropping audio until a listener is there.
-    pipeline(process.stdin, gate).catch(() => undefined);
+    pipeline(process.stdin, convert, gate).catch(() => undefined);
     gate.resume();
-    return { source: { kind: 'pcm', ...pcmInputOf(header) }, stdinAudio: { gate } };
+    return { source: { kind: 'wav-stdin', packetBytes: feed.packetBytes }, stdinAudio: { header: feed.header, gate } };
   }
   if (flags.input !== undefined) return { source: { kind: 'file', path: flags.input } };
   const { capture } = await detectBackends(ffmpeg);

@@ -4,7 +4,7 @@ import { talkArgs, type CaptureSource, type OpusOptions } from '../audio/args.js
 import { LevelMeter } from '../audio/level.js';
 import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { OggRestreamer } from '../audio/ogg-restream.js';
-import { type FfmpegOutcome, runFfmpeg } from '../audio/process.js';
+import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy } from '../client/backoff.js';
 import type { PipeErrorKind } from '../client/index.js';
 import { PipeSender, type SenderEnd } from './sender.js';
@@ -12,6 +12,8 @@ import { CallMeter, type WaitingGate } from './streams.js';
 
 /** Audio that arrives on our stdin (`--input -`): dropped by the gate until a listener is there. */
 export interface StdinAudio {
+  /** Written to ffmpeg's stdin first (e.g. a WAV header), then whatever the gate lets through. */
+  readonly header?: Buffer;
   readonly gate: WaitingGate;
 }
 
@@ -56,7 +58,9 @@ export class Talker extends EventEmitter<TalkerEvents> {
   readonly #abort = new AbortController();
   readonly #sender: PipeSender<OggPage>;
   readonly #restreamer = new OggRestreamer();
-  #stopFfmpeg: (() => void) | undefined;
+  #ffmpeg: FfmpegRun | undefined;
+  /** The listener came and audio flows (`run()`); before, a hang-up cancels the dial. */
+  #flowing = false;
   #startedAt: number | undefined;
 
   constructor(options: TalkerOptions) {
@@ -98,20 +102,24 @@ export class Talker extends EventEmitter<TalkerEvents> {
 
   /** Waits for the first listener. Rejects with a PipeError (or an AbortError after `hangUp`). */
   async connect(retry: readonly PipeErrorKind[] = []): Promise<void> {
-    await this.#sender.dial(retry);
+    // Audio on stdin is already flowing: an ffmpeg started only when the listener comes would find
+    // its start-up (~50 ms) queued in the pipe, and that queue stays as delay for the whole call.
+    // Started now, it waits on the closed gate and encodes nothing until then.
+    if (this.#options.stdinAudio !== undefined) this.#ffmpeg ??= this.#startFfmpeg();
+    try {
+      await this.#sender.dial(retry);
+    } catch (error) {
+      this.#ffmpeg?.stop(0);
+      throw error;
+    }
   }
 
   /** Streams until the source ends, the call is cut for good, or `hangUp()`. Call after `connect()`. */
   async run(): Promise<TalkEnd> {
     const { options } = { options: this.#options };
     const stdinAudio = options.stdinAudio;
-    const run = runFfmpeg(
-      options.ffmpegPath,
-      talkArgs(options.source, options.opus, options.meter ? { fd: 3, sampleRate: METER_RATE } : undefined),
-      'talk',
-      { stdin: stdinAudio === undefined ? 'ignore' : 'pipe', stdout: 'pipe', meter: options.meter },
-    );
-    this.#stopFfmpeg = () => run.stop();
+    const run = (this.#ffmpeg ??= this.#startFfmpeg());
+    this.#flowing = true;
     this.#startedAt = Date.now();
     if (stdinAudio !== undefined && run.stdin !== null) {
       stdinAudio.gate.pause();
@@ -145,14 +153,31 @@ export class Talker extends EventEmitter<TalkerEvents> {
 
   /** Ends the call: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream. */
   hangUp(): void {
-    if (this.#stopFfmpeg === undefined) this.#abort.abort();
-    else this.#stopFfmpeg();
+    if (this.#flowing) {
+      this.#ffmpeg?.stop();
+      return;
+    }
+    this.#abort.abort();
+    this.#ffmpeg?.stop(0);
   }
 
   /** Stops at once, without finishing the stream (the other direction of a call failed). */
   abort(): void {
     this.#abort.abort();
-    this.#stopFfmpeg?.();
+    this.#ffmpeg?.stop();
+  }
+
+  #startFfmpeg(): FfmpegRun {
+    const { options } = { options: this.#options };
+    const stdinAudio = options.stdinAudio;
+    const run = runFfmpeg(
+      options.ffmpegPath,
+      talkArgs(options.source, options.opus, options.meter ? { fd: 3, sampleRate: METER_RATE } : undefined),
+      'talk',
+      { stdin: stdinAudio === undefined ? 'ignore' : 'pipe', stdout: 'pipe', meter: options.meter },
+    );
+    if (stdinAudio?.header !== undefined) run.stdin?.write(stdinAudio.header);
+    return run;
   }
 
   #watchLevel(tap: NodeJS.ReadableStream): void {

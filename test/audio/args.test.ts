@@ -15,6 +15,7 @@ import {
   oggStdinInputArgs,
   opusOggOutputArgs,
   pcmStdinInputArgs,
+  wavStdinInputArgs,
   playbackOutputArgs,
   pulseCaptureArgs,
   pulsePlaybackArgs,
@@ -72,11 +73,13 @@ test('file, PCM stdin and tone inputs', () => {
     ['file named like an option', fileInputArgs('-weird.wav'), ['-re', '-i', 'file:-weird.wav']],
     ['pcm s16le', pcmStdinInputArgs('s16le', 48000, 1), ['-probesize', '32', '-analyzeduration', '0', '-f', 's16le', '-ar', '48000', '-ac', '1', '-i', '-']],
     ['pcm f32le stereo', pcmStdinInputArgs('f32le', 44100, 2), ['-probesize', '32', '-analyzeduration', '0', '-f', 'f32le', '-ar', '44100', '-ac', '2', '-i', '-']],
+    ['wav on stdin', wavStdinInputArgs(1920), ['-probesize', '32', '-analyzeduration', '0', '-f', 'wav', '-max_size', '1920', '-i', '-']],
     ['tone endless', toneInputArgs(440), ['-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000']],
     ['tone 2 s fast', toneInputArgs(1000, { durationSeconds: 2, realtime: false }), ['-f', 'lavfi', '-i', 'sine=frequency=1000:sample_rate=48000:duration=2']],
   ];
   for (const [name, actual, expected] of cases) assert.deepEqual(actual, expected, name);
   assert.throws(() => pcmStdinInputArgs('s16le', 0, 1), RangeError);
+  assert.throws(() => wavStdinInputArgs(1000), RangeError, 'ffmpeg refuses -max_size under 1024');
   assert.throws(() => pcmStdinInputArgs('s16le', 48000, 1.5), RangeError);
   assert.throws(() => toneInputArgs(-1), RangeError);
   assert.throws(() => toneInputArgs(440, { durationSeconds: 0 }), RangeError);
@@ -89,6 +92,7 @@ test('captureInputArgs dispatches on the source kind', () => {
     [{ kind: 'file', path: 'a.wav' }, ['-re', '-i', 'a.wav']],
     [{ kind: 'file', path: 'a.wav', realtime: false }, ['-i', 'a.wav']],
     [{ kind: 'pcm', format: 's24le', sampleRate: 96000, channels: 2 }, pcmStdinInputArgs('s24le', 96000, 2)],
+    [{ kind: 'wav-stdin', packetBytes: 1024 }, wavStdinInputArgs(1024)],
     [{ kind: 'tone', frequency: 440 }, toneInputArgs(440)],
     [{ kind: 'tone', frequency: 440, durationSeconds: 1.5, realtime: false }, ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1.5']],
   ];

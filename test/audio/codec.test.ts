@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { execa } from 'execa';
 import { listenArgs, talkArgs, QUIET_ARGS, type CaptureSource, type OpusOptions, type PlaybackTarget } from '../../src/audio/args.js';
-import { parseWavHeader, pcmInputOf } from '../../src/audio/wav.js';
+import { parseWavHeader } from '../../src/audio/wav.js';
+import { wavFeedOf } from '../../src/audio/wav-feed.js';
 import { pcmLevel } from '../../src/audio/level.js';
 import { countOggS, oggPages, runFfmpeg, testFfmpeg } from '../helpers/audio.js';
 import { dominantFrequency, s16leToFloat } from '../helpers/goertzel.js';
@@ -89,15 +92,15 @@ test('--input FILE: a 44.1 kHz stereo WAV file is resampled, downmixed and survi
   assertTone(await decode(ogg), 1000, 1.5);
 });
 
-test('a WAV on stdin: header read in-process, raw PCM handed to the encoder, no probing', async () => {
+test('a WAV on stdin: header read in-process, s16 handed on as a float WAV in 5 ms packets, no probing', async () => {
   const wav = await runFfmpeg([...QUIET_ARGS, '-nostdin', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=1.2', '-ac', '2', '-c:a', 'pcm_s16le', '-f', 'wav', '-']);
   assert.equal(wav.exitCode, 0, wav.stderr);
   const header = parseWavHeader(wav.stdout);
   assert.ok(header !== null);
   assert.equal(header.dataSize, null);
-  const input = pcmInputOf(header);
-  assert.deepEqual(input, { format: 's16le', sampleRate: 16000, channels: 2 });
-  const ogg = await encode({ kind: 'pcm', ...input }, {}, wav.stdout.subarray(header.dataOffset));
+  const feed = wavFeedOf(header);
+  const converted = await buffer(Readable.from([wav.stdout.subarray(header.dataOffset)]).pipe(feed.convert()));
+  const ogg = await encode({ kind: 'wav-stdin', packetBytes: feed.packetBytes }, {}, Buffer.concat([feed.header, converted]));
   assertOggOpus(ogg, 1.2, 40);
   assertTone(await decode(ogg, { kind: 'pcm' }), 440, 1.2);
 });
