@@ -46,5 +46,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     process.stderr.write(`hoodycall: unexpected error: ${error instanceof Error ? error.message : String(error)}\n`);
     return ExitCode.unexpected;
+  } finally {
+    // A command that read stdin (`--input -`) is done with it; a writer that keeps its end open
+    // must not keep us alive after a hang-up.
+    if (process.stdin.readableFlowing !== null) process.stdin.destroy();
   }
 }

@@ -51,6 +51,10 @@ function isAudio(contentType: string | undefined): boolean {
   return essence.startsWith('audio/') || essence === 'application/ogg' || essence === 'application/octet-stream';
 }
 
+function startsBeforeDialing(target: PlaybackTarget): boolean {
+  return target.kind !== 'wav' || target.path === '-';
+}
+
 /** One running decoder and what feeds it. */
 interface Decoder {
   readonly container: StreamContainer;
@@ -107,6 +111,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
   async run(retry: readonly PipeErrorKind[] = []): Promise<ListenEnd> {
     let end: ListenEnd;
     try {
+      // ffmpeg's start-up (~50 ms) would otherwise hold the first pages in a pipe, and that queue
+      // stays as delay for the whole call. A decoder waiting on its input opens no speaker yet. Not
+      // for a WAV file, which ffmpeg would create (or empty) before the call even connects.
+      if (startsBeforeDialing(this.#options.target)) await this.#decoderFor('ogg');
       const result = await this.#receiver.run((stream, response) => this.#consume(stream, response), retry);
       end = result.kind === 'finished' ? result : { kind: 'cut', reason: result.reason };
     } catch (error) {

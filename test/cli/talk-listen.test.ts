@@ -136,6 +136,46 @@ test('talk with no name makes an unguessable one and prints what the other side 
   assert.match(talker.stderr(), /^hoodycall: nobody joined/m);
 });
 
+/** The pid of `parent`'s ffmpeg child, once it has one (within 5 s). */
+async function ffmpegChildOf(parent: number | undefined): Promise<number> {
+  for (let tries = 0; tries < 50; tries += 1) {
+    const found = await execa('pgrep', ['-P', String(parent), 'ffmpeg'], { reject: false });
+    const pid = Number.parseInt(found.stdout, 10);
+    if (Number.isInteger(pid)) return pid;
+    await sleep(100);
+  }
+  assert.fail(`no ffmpeg under ${parent}`);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('while waiting, talk --input - and listen --output - have their ffmpeg started; ctrl-C or a 408 then leaves none', { timeout: 20_000 }, async (t) => {
+  // Started early so that their start-up does not become delay (bench/README.md, "WAV on stdin").
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0', '--hold', '2']);
+  const talker = execa(process.execPath, [BIN, 'talk', uniqueName(), '--server', relay.url.origin, '--input', '-'], { stdin: 'pipe', reject: false });
+  t.after(() => talker.kill('SIGKILL'));
+  talker.stdin.write(buildWav(Buffer.alloc(0), { dataSizeField: 0xffffffff, riffSizeField: 0xffffffff }));
+  talker.stdin.write(floatToS16le(sine(300, 48_000, 0.5)));
+  const listener = runCli(t, ['listen', uniqueName(), '--server', relay.url.origin, '--output', '-']);
+  const [talkFfmpeg, listenFfmpeg] = await Promise.all([ffmpegChildOf(talker.pid), ffmpegChildOf(listener.child.pid)]);
+  talker.kill('SIGINT');
+  const talkEnd = await talker;
+  assert.equal(talkEnd.exitCode, 130, talkEnd.stderr);
+  assert.match(talkEnd.stderr, /^hoodycall: interrupted before anyone joined$/m);
+  assert.equal(await ended(listener), 7, listener.stderr());
+  assert.equal(listener.stdout(), '', 'nothing decoded, nothing written');
+  await sleep(200);
+  assert.equal(isRunning(talkFfmpeg), false, 'talk left its ffmpeg');
+  assert.equal(isRunning(listenFfmpeg), false, 'listen left its ffmpeg');
+});
+
 test('errors: missing ffmpeg, unreachable server, busy name, nobody came: one line and a distinct code each', async (t) => {
   const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0', '--hold', '1']);
   const name = uniqueName();
