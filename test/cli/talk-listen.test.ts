@@ -126,6 +126,22 @@ test('interop: ffmpeg | curl -T - into listen, and talk into curl | ffmpeg', asy
   assert.equal(analyse(await readFile(wav)).frequency, 440);
 });
 
+test('listen --output - plays a WebM talker (its Ogg decoder, started before dialing, gives way to a WebM one)', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const ffmpeg = await testFfmpeg();
+  const name = uniqueName();
+  const listener = execa(process.execPath, [BIN, 'listen', name, '--server', relay.url.origin, '--output', '-'], { encoding: 'buffer', reject: false });
+  t.after(() => listener.kill('SIGKILL'));
+  const webm = `${ffmpeg} -v error -re -f lavfi -i sine=frequency=1000:duration=1.5 -ac 1 -c:a libopus -b:a 32k -f webm -live 1 -cluster_time_limit 20 -`;
+  const seed = execa('bash', ['-c', `${webm} | curl -sS -T - -H 'Content-Type: audio/webm' ${relay.pipeUrl(name)}`], { reject: false });
+  assert.equal((await seed).exitCode, 0);
+  const heard = await listener;
+  assert.equal(heard.exitCode, 0, Buffer.from(heard.stderr).toString());
+  const { frequency, seconds } = analyse(Buffer.from(heard.stdout));
+  assert.equal(frequency, 1000);
+  assert.ok(Math.abs(seconds - 1.5) < 0.2, `${seconds} s of 1.5`);
+});
+
 test('talk with no name makes an unguessable one and prints what the other side runs', async (t) => {
   const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0', '--hold', '1']);
   const talker = runCli(t, ['talk', '--server', relay.url.origin, '--tone', '440']);
