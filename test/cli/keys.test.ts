@@ -5,36 +5,47 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import test from 'node:test';
+import test, { type TestContext } from 'node:test';
 import { tempDir, wavSamples } from '../helpers/calls.js';
-import { runCli, startServe } from '../helpers/cli.js';
+import { runCli, startServe, type CliProcess } from '../helpers/cli.js';
 import { sleep, uniqueName } from '../helpers/relay.js';
-import { hasTmux, inTerminal, untilExit, untilOutput } from '../helpers/terminal.js';
+import { hasTmux, inTerminal, untilExit, untilOutput, type Pane } from '../helpers/terminal.js';
 
 /** Peak level of the samples between two times (s). */
 function peak(samples: Float64Array, fromS: number, toS: number): number {
   return samples.subarray(Math.round(fromS * 48_000), Math.round(toS * 48_000)).reduce((max, value) => Math.max(max, Math.abs(value)), 0);
 }
 
-test('m mutes and unmutes a call from the terminal: the listener hears tone, then silence, then tone', async (t) => {
-  if (!(await hasTmux())) return t.skip('tmux is not installed');
+/** A listener recording to a file and `talk --tone 440 …extra` in a tmux pane, connected. */
+async function callFromTerminal(t: TestContext, extra: readonly string[]): Promise<{ talk: Pane; listener: CliProcess; out: string }> {
   const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
   const dir = await tempDir(t);
   const name = uniqueName();
   const out = path.join(dir, 'heard.wav');
   const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
-  const talk = await inTerminal(t, ['talk', name, '--tone', '440', '--server', relay.url.origin]);
+  const talk = await inTerminal(t, ['talk', name, '--tone', '440', ...extra, '--server', relay.url.origin]);
   await untilOutput(talk, /on air/, 'talk to connect');
+  return { talk, listener, out };
+}
+
+/** Hangs up with ctrl-C; both ends exit 0. Returns what the listener heard. */
+async function hangUpAndHear(talk: Pane, listener: CliProcess, out: string): Promise<Float64Array> {
+  await talk.ctrlC();
+  assert.equal(await untilExit(talk), 0, await talk.raw());
+  assert.equal((await listener.exited).code, 0, listener.stderr());
+  return wavSamples(await readFile(out));
+}
+
+test('m mutes and unmutes a call from the terminal: the listener hears tone, then silence, then tone', async (t) => {
+  if (!(await hasTmux())) return t.skip('tmux is not installed');
+  const { talk, listener, out } = await callFromTerminal(t, []);
   await sleep(1_500);
   await talk.type('m');
   await untilOutput(talk, /MUTED/, 'the muted status', 3_000);
   await sleep(1_500);
   await talk.type('m');
   await sleep(1_500);
-  await talk.ctrlC();
-  assert.equal(await untilExit(talk), 0, await talk.raw());
-  assert.equal((await listener.exited).code, 0, listener.stderr());
-  const samples = wavSamples(await readFile(out));
+  const samples = await hangUpAndHear(talk, listener, out);
   const seconds = samples.length / 48_000;
   assert.ok(seconds > 3.5, `${seconds} s heard`);
   // Find the muted stretch: the longest run of exact zeros.
@@ -51,13 +62,7 @@ test('m mutes and unmutes a call from the terminal: the listener hears tone, the
 
 test('--push-to-talk: silent until space is held (its key repeat), then heard, then silent again', async (t) => {
   if (!(await hasTmux())) return t.skip('tmux is not installed');
-  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
-  const dir = await tempDir(t);
-  const name = uniqueName();
-  const out = path.join(dir, 'heard.wav');
-  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
-  const talk = await inTerminal(t, ['talk', name, '--tone', '440', '--push-to-talk', '--server', relay.url.origin]);
-  await untilOutput(talk, /on air/, 'talk to connect');
+  const { talk, listener, out } = await callFromTerminal(t, ['--push-to-talk']);
   await sleep(1_500);
   // A held key: presses every 50 ms, like a terminal's auto-repeat.
   const holdUntil = Date.now() + 1_500;
@@ -66,10 +71,7 @@ test('--push-to-talk: silent until space is held (its key repeat), then heard, t
     await sleep(50);
   }
   await sleep(2_000);
-  await talk.ctrlC();
-  assert.equal(await untilExit(talk), 0, await talk.raw());
-  assert.equal((await listener.exited).code, 0, listener.stderr());
-  const samples = wavSamples(await readFile(out));
+  const samples = await hangUpAndHear(talk, listener, out);
   const seconds = samples.length / 48_000;
   let loud = 0;
   for (let at = 0; at + 0.1 <= seconds; at += 0.1) if (peak(samples, at, at + 0.1) > 0.05) loud += 0.1;
