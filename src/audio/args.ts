@@ -373,16 +373,23 @@ export interface BackendContext {
 }
 
 /** Capture/playback backends for a platform: Linux prefers pulse when a server answers, else ALSA. */
+/** Whether a device format is in the build's list; an unknown list (not probed) counts as yes. */
+function has(list: readonly string[] | undefined, name: string): boolean {
+  return list === undefined || list.includes(name);
+}
+
 export function backendFor(platform: Platform, context: BackendContext): BackendChoice {
   switch (platform) {
     case 'darwin':
-      return { capture: 'avfoundation', playback: 'audiotoolbox' };
+      return { capture: 'avfoundation', playback: has(context.outputDevices, 'audiotoolbox') ? 'audiotoolbox' : null };
     case 'win32':
       return { capture: 'dshow', playback: null };
     case 'linux': {
-      const has = (list: readonly string[] | undefined, name: string): boolean => list === undefined || list.includes(name);
       const capture = context.pulseAvailable && has(context.inputDevices, 'pulse') ? 'pulse' : 'alsa';
-      const playback = context.pulseAvailable && has(context.outputDevices, 'pulse') ? 'pulse' : 'alsa';
+      // A build without pulse and alsa output (some static ones) plays through an external player.
+      let playback: PlaybackBackend | null = null;
+      if (context.pulseAvailable && has(context.outputDevices, 'pulse')) playback = 'pulse';
+      else if (has(context.outputDevices, 'alsa')) playback = 'alsa';
       return { capture, playback };
     }
   }

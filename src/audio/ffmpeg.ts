@@ -141,6 +141,11 @@ function executableNames(command: string, platform: NodeJS.Platform): string[] {
   return [`${command}.exe`];
 }
 
+/** Whether `file` is an executable regular file (on Windows: a regular file). */
+export async function isExecutableFile(file: string, platform: NodeJS.Platform = process.platform): Promise<boolean> {
+  return (await unusableReason(file, platform)) === null;
+}
+
 /** Searches PATH for `command`, as the shell would; null when it is not there. Empty entries (cwd) are skipped. */
 export async function findOnPath(command: string, env: Env, platform: NodeJS.Platform): Promise<string | null> {
   const pathValue = envValue(env, 'PATH', platform);

@@ -6,6 +6,7 @@ export * from './ffmpeg.js';
 export * from './probe-parse.js';
 export * from './wav.js';
 export * from './wav-feed.js';
+export * from './player.js';
 export * from './level.js';
 export * from './ogg.js';
 export * from './catch-up.js';

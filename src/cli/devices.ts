@@ -3,6 +3,7 @@ import { backendFor, toPlatform, type CaptureBackend, type PlaybackBackend } fro
 import { listDevices, pulseAvailable } from '../audio/devices.js';
 import { locateFfmpeg, type FfmpegInfo, type FfmpegLocation } from '../audio/ffmpeg.js';
 import { asCliError } from './failures.js';
+import { findExternalPlayer } from '../audio/player.js';
 
 export interface AudioBackends {
   readonly capture: CaptureBackend;
@@ -32,7 +33,9 @@ export function registerDevices(program: Command): void {
         ];
         for (const [title, backend, kind] of sections) {
           if (backend === null) {
-            process.stdout.write(`${title}: none: this ffmpeg has no playback device here; use listen --output - | ffplay -nodisp -\n`);
+            const player = await findExternalPlayer(ffmpeg.path);
+            const how = player === null ? 'install ffplay or mpv, or use listen --output - | your player' : `listen plays through ${player.path}`;
+            process.stdout.write(`${title}: none: this ffmpeg has no playback device here; ${how}\n`);
             continue;
           }
           const list = await listDevices(ffmpeg.path, backend, kind);

@@ -5,6 +5,7 @@ import { resolveServer } from '../client/index.js';
 import { detectBackends } from './devices.js';
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { asCliError } from './failures.js';
+import { findExternalPlayer } from '../audio/player.js';
 
 /** Reports what a call would use, one line per fact, and exits with the code of the first problem. */
 export function registerDoctor(program: Command): void {
@@ -32,8 +33,12 @@ async function doctor(flags: { server?: string; ffmpeg?: string }): Promise<void
     say(true, 'Opus encoder libopus');
     const backends = await detectBackends(ffmpeg);
     say(true, `capture via ${backends.capture}${backends.pulse ? ' (a PulseAudio/PipeWire server answers)' : ''}`);
-    if (backends.playback === null) problem(ExitCode.noAudioDevice, 'playback: this ffmpeg has no output device here (use listen --output -)');
-    else say(true, `playback via ${backends.playback}`);
+    if (backends.playback !== null) say(true, `playback via ${backends.playback}`);
+    else {
+      const player = await findExternalPlayer(ffmpeg.path);
+      if (player === null) problem(ExitCode.noAudioDevice, 'playback: this ffmpeg has no output device here, and neither ffplay nor mpv was found');
+      else say(true, `playback via ${player.player} (${player.path}): this ffmpeg has no output device here`);
+    }
   } catch (error) {
     const cli = asCliError(error);
     if (!(cli instanceof CliError)) throw cli;

@@ -6,6 +6,7 @@ import type { Response } from 'got';
 import { containerOf, listenArgs, meterTapArgs, type PlaybackTarget, type StreamContainer } from '../audio/args.js';
 import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
 import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
+import { playerArgs, type PlayerTarget } from '../audio/player.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy } from '../client/backoff.js';
 import { PipeError, type PipeErrorKind } from '../client/index.js';
@@ -14,7 +15,8 @@ import { METER_RATE } from './talker.js';
 
 export interface ListenerOptions {
   readonly ffmpegPath: string;
-  readonly target: PlaybackTarget;
+  /** ffmpeg's own output (device, WAV) or, where ffmpeg has no output device, an external player. */
+  readonly target: PlaybackTarget | PlayerTarget;
   /** ffmpeg's stdout: inherited for `--output -`. */
   readonly decoderStdout: 'inherit' | 'ignore';
   readonly url: URL;
@@ -51,7 +53,7 @@ function isAudio(contentType: string | undefined): boolean {
   return essence.startsWith('audio/') || essence === 'application/ogg' || essence === 'application/octet-stream';
 }
 
-function startsBeforeDialing(target: PlaybackTarget): boolean {
+function startsBeforeDialing(target: PlaybackTarget | PlayerTarget): boolean {
   return target.kind !== 'wav' || target.path === '-';
 }
 
@@ -160,9 +162,13 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const current = this.#decoder;
     if (current !== null && current.container === container && current.edge !== null) return current;
     if (current !== null) await this.#closeDecoder();
-    const meter = this.#options.meter === true;
-    const args = [...listenArgs(this.#options.target, container), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])];
-    const run = runFfmpeg(this.#options.ffmpegPath, args, 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout, meter });
+    const target = this.#options.target;
+    // An external player has no tap for the decoded audio: no `decoded` events then.
+    const meter = this.#options.meter === true && target.kind !== 'player';
+    const [program, args] = target.kind === 'player'
+      ? [target.path, playerArgs(target, container)]
+      : [this.#options.ffmpegPath, [...listenArgs(target, container), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])]];
+    const run = runFfmpeg(program, args, 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout, meter });
     run.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
     if (run.stdin === null) throw new Error('ffmpeg has no stdin');
     let edge: LiveEdge | null = null;

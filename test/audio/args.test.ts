@@ -176,7 +176,7 @@ test('listenArgs: quiet, Ogg on stdin (no -nostdin), -n/-y only for a WAV file',
   }
 });
 
-test('backendFor: pulse when a server answers (and the build has it), else ALSA; per-OS otherwise', () => {
+test('backendFor: pulse when a server answers (and the build has it), else ALSA, else no output device (an external player); per-OS otherwise', () => {
   const both = ['alsa', 'pulse', 'lavfi'];
   const cases: Array<[Platform, BackendContext, BackendChoice]> = [
     ['linux', { pulseAvailable: true }, { capture: 'pulse', playback: 'pulse' }],
@@ -184,8 +184,11 @@ test('backendFor: pulse when a server answers (and the build has it), else ALSA;
     ['linux', { pulseAvailable: true, inputDevices: both, outputDevices: both }, { capture: 'pulse', playback: 'pulse' }],
     ['linux', { pulseAvailable: true, inputDevices: ['alsa'], outputDevices: ['alsa'] }, { capture: 'alsa', playback: 'alsa' }],
     ['linux', { pulseAvailable: true, inputDevices: both, outputDevices: ['alsa'] }, { capture: 'pulse', playback: 'alsa' }],
+    ['linux', { pulseAvailable: true, inputDevices: both, outputDevices: [] }, { capture: 'pulse', playback: null }],
+    ['linux', { pulseAvailable: false, inputDevices: ['alsa'], outputDevices: ['sdl,sdl2'] }, { capture: 'alsa', playback: null }],
     ['darwin', { pulseAvailable: true }, { capture: 'avfoundation', playback: 'audiotoolbox' }],
     ['darwin', { pulseAvailable: false }, { capture: 'avfoundation', playback: 'audiotoolbox' }],
+    ['darwin', { pulseAvailable: false, outputDevices: [] }, { capture: 'avfoundation', playback: null }],
     ['win32', { pulseAvailable: false }, { capture: 'dshow', playback: null }],
   ];
   for (const [platform, context, expected] of cases) assert.deepEqual(backendFor(platform, context), expected, `${platform} ${JSON.stringify(context)}`);

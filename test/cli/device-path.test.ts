@@ -1,7 +1,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
-import { floatToS16le } from '../helpers/audio.js';
+import { findOnPath } from '../../src/audio/ffmpeg.js';
+import { floatToS16le, testFfmpeg } from '../helpers/audio.js';
 import { BIN } from '../helpers/cli.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
 import { skipWithoutPulse, startPulse } from '../helpers/pulse.js';
@@ -49,3 +53,54 @@ test('the device path: talk captures the default PulseAudio source, listen plays
   const rms = Math.sqrt(heard.reduce((sum, value) => sum + value * value, 0) / heard.length);
   assert.ok(rms > 0.05, `the speaker played near silence (rms ${rms.toFixed(4)})`);
 });
+
+for (const player of ['ffplay', 'mpv'] as const) {
+  test(`where ffmpeg has no audio output device, listen plays through ${player} (here into the default PulseAudio sink)`, async (t) => {
+    const playerPath = await findOnPath(player, process.env, process.platform);
+    if (playerPath === null) return t.skip(`${player} is not installed`);
+    const pulse = await startPulse();
+    if (pulse === null) return skipWithoutPulse(t, 'PulseAudio (pulseaudio, pactl, pacat, parec) is not installed');
+    t.after(() => pulse.stop());
+    await pulse.pactl('set-default-sink', 'hc_spk');
+    const dir = await mkdtemp(path.join(tmpdir(), 'hc-no-output-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    // The real ffmpeg, with its output devices left out of `-devices`: what a build without pulse or alsa reports.
+    const ffmpeg = path.join(dir, 'ffmpeg');
+    const real = await testFfmpeg();
+    await writeFile(ffmpeg, `#!/bin/sh\ncase " $* " in\n  *" -devices "*) "${real}" "$@" | sed -E 's/^ ([D ])E / \\1  /' ;;\n  *) exec "${real}" "$@" ;;\nesac\n`, { mode: 0o755 });
+    // A PATH with this player only (and sed for the wrapper), so that mpv is not passed over for ffplay.
+    const bin = path.join(dir, 'bin');
+    await mkdir(bin);
+    for (const tool of [playerPath, await findOnPath('sed', process.env, process.platform)]) {
+      if (tool !== null) await symlink(tool, path.join(bin, path.basename(tool)));
+    }
+    const env = { ...process.env, ...pulse.env, PATH: bin };
+
+    const doctor = await execa(process.execPath, [BIN, 'doctor', '--ffmpeg', ffmpeg, '--server', 'http://127.0.0.1:1'], { env, reject: false });
+    assert.match(doctor.stdout, new RegExp(`^ok   playback via ${player} \\(${path.join(bin, player)}\\): this ffmpeg has no output device here$`, 'm'));
+
+    const { url } = await startRelay(t);
+    const name = uniqueName();
+    const ear = execa('parec', [...PCM, '--device=hc_spk.monitor'], { env: { ...process.env, ...pulse.env }, encoding: 'buffer', reject: false });
+    const listener = execa(process.execPath, [BIN, 'listen', name, '--server', url.origin, '--ffmpeg', ffmpeg], { env, reject: false });
+    const talker = execa(process.execPath, [BIN, 'talk', name, '--server', url.origin, '--tone', '1000'], { env: { ...process.env, ...pulse.env }, reject: false });
+    t.after(() => {
+      for (const child of [ear, listener, talker]) child.kill('SIGKILL');
+    });
+    await sleep(3_000);
+    const players = await execa('pgrep', ['-P', String(listener.pid)], { reject: false });
+    assert.equal(players.exitCode, 0, `listen runs ${player}`);
+    talker.kill('SIGINT');
+    assert.equal((await talker).exitCode, 0);
+    const listened = await listener;
+    assert.equal(listened.exitCode, 0, String(listened.stderr));
+    assert.match(String(listened.stderr), /call ended/);
+    ear.kill('SIGTERM');
+    const samples = s16leToFloat(Buffer.from((await ear).stdout));
+    const heard = samples.subarray(samples.length - 48_000 * 2);
+    assert.equal(dominantFrequency(heard, 48_000, [440, 1000, 1500]).frequency, 1000);
+    const rms = Math.sqrt(heard.reduce((sum, value) => sum + value * value, 0) / heard.length);
+    assert.ok(rms > 0.05, `the speaker played near silence (rms ${rms.toFixed(4)})`);
+    for (const pid of players.stdout.split('\n').map(Number)) assert.throws(() => process.kill(pid, 0), `no ${player} is left`);
+  });
+}
