@@ -57,6 +57,9 @@ const DEVICE_ERROR = [
   /audio device .*not found/i,
   /AudioToolbox.*(?:error|fail)/i,
   /Error opening (?:audio|output) device/i,
+  // ffplay (SDL) and mpv, the players of a build without output devices.
+  /audio open failed|No available audio device/i,
+  /Could not open\/initialize audio device/i,
 ];
 
 /** At `-loglevel error`, anything a device (de)muxer logs under its own context is a failure to use the device. */
@@ -127,7 +130,7 @@ export function stderrTail(stderr: string, count = 5): string[] {
 }
 
 /** One line for the user, e.g. `no microphone: cannot open audio device default (No such file or directory)`. */
-export function describeFfmpegFailure(failure: FfmpegFailure, stderr = ''): string {
+export function describeFfmpegFailure(failure: FfmpegFailure, stderr = '', program = 'ffmpeg'): string {
   const detail = failure.line ?? stderrTail(stderr, 1)[0];
   const what: Record<FfmpegFailureCause, string> = {
     'no-input-device': 'no microphone (cannot open the capture device)',
@@ -138,7 +141,7 @@ export function describeFfmpegFailure(failure: FfmpegFailure, stderr = ''): stri
     'output-exists': 'the output file already exists',
     'not-ogg': 'the stream is not Ogg audio (or was empty)',
     'no-libopus': 'this ffmpeg has no libopus encoder',
-    unknown: 'ffmpeg failed',
+    unknown: `${program} failed`,
   };
   return detail === undefined ? what[failure.cause] : `${what[failure.cause]}: ${detail}`;
 }

@@ -26,7 +26,7 @@ export function runFfmpeg(
   path: string,
   args: readonly string[],
   job: FfmpegJob,
-  io: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'inherit' | 'ignore'; meter?: boolean },
+  io: { stdin: 'pipe' | 'ignore'; stdout: 'pipe' | 'inherit' | 'ignore'; meter?: boolean; /** In messages; default `ffmpeg`. */ program?: string },
 ): FfmpegRun {
   const child = execa(path, args, {
     stdio: io.meter === true ? [io.stdin, io.stdout, 'pipe', 'pipe'] : [io.stdin, io.stdout, 'pipe'],
@@ -42,16 +42,24 @@ export function runFfmpeg(
   child.once('exit', () => {
     stoppedByUs = stopping;
   });
+  const program = io.program ?? 'ffmpeg';
   const outcome = child.then((result): FfmpegOutcome => {
-    // After our SIGINT, ffmpeg finishes its output and exits 255: a clean end of the call.
-    if (result.exitCode === 0 || (stoppedByUs && (result.exitCode === 255 || result.signal === 'SIGINT'))) return { ok: true };
     const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+    // After our SIGINT, ffmpeg finishes its output and exits 255: a clean end of the call.
+    if (result.exitCode === 0 || (stoppedByUs && (result.exitCode === 255 || result.signal === 'SIGINT'))) {
+      // ffplay reports a speaker it could not open, and exits 0 all the same.
+      const failure = io.program === undefined || stderr === '' ? null : classifyFfmpegFailure(stderr, job);
+      if (failure?.cause !== 'no-output-device') return { ok: true };
+      return { ok: false, failure, message: describeFfmpegFailure(failure, stderr, program) };
+    }
     if (result.signal !== undefined && !stoppedByUs) {
-      const message = `ffmpeg was killed by ${result.signal}`;
+      const message = `${program} was killed by ${result.signal}`;
       return { ok: false, failure: classifyFfmpegFailure(`${message}\n${stderr}`, job), message };
     }
     const failure = classifyFfmpegFailure(stderr, job);
-    return { ok: false, failure, message: describeFfmpegFailure(failure, stderr) };
+    // mpv logs to stdout, not stderr: its exit status is all there is to say.
+    if (failure.cause === 'unknown' && stderr.trim() === '') return { ok: false, failure, message: `${program} failed (exit status ${result.exitCode})` };
+    return { ok: false, failure, message: describeFfmpegFailure(failure, stderr, program) };
   });
   return {
     stdin: child.stdin,

@@ -168,7 +168,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const [program, args] = target.kind === 'player'
       ? [target.path, playerArgs(target, container)]
       : [this.#options.ffmpegPath, [...listenArgs(target, container), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])]];
-    const run = runFfmpeg(program, args, 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout, meter });
+    const run = runFfmpeg(program, args, 'listen', {
+      stdin: 'pipe', stdout: this.#options.decoderStdout, meter, ...(target.kind === 'player' ? { program: target.player } : {}),
+    });
     run.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
     if (run.stdin === null) throw new Error('ffmpeg has no stdin');
     let edge: LiveEdge | null = null;

@@ -42,6 +42,7 @@ const SAMPLES: Array<[string, string, FfmpegJob | undefined, FfmpegFailureCause]
   ['macOS backend on Linux', "Unknown input format: 'avfoundation'\n", 'talk', 'backend-unavailable'],
   ['ffmpeg 7 input open', '[in#0 @ 0x5599] Error opening input: No such file or directory\nError opening input file missing.wav.\nError opening input files: No such file or directory\n', 'talk', 'bad-input-file'],
   ['ffmpeg 7 output open (no job)', '[out#0/wav @ 0x55] Error opening output /x/y.wav: No such file or directory\nError opening output file /x/y.wav.\nError opening output files: No such file or directory\n', undefined, 'bad-output-file'],
+  ['ffplay, no audio device (SDL; it exits 0)', "ALSA lib pcm.c:2666:(snd_pcm_open_noupdate) Unknown PCM default\nNo more combinations to try, audio open failed\nFailed to open file 'pipe:' or configure filtergraph\n", 'listen', 'no-output-device'],
   ['unrelated', 'Conversion failed!\n', 'talk', 'unknown'],
   ['empty', '', undefined, 'unknown'],
 ];
@@ -60,6 +61,7 @@ test('describeFfmpegFailure: one line naming the cause and quoting ffmpeg', () =
   assert.equal(line, 'no microphone (cannot open the capture device): cannot open audio device default (No such file or directory)');
   assert.equal(describeFfmpegFailure({ cause: 'unknown' }, 'a\nConversion failed!\n'), 'ffmpeg failed: Conversion failed!');
   assert.equal(describeFfmpegFailure({ cause: 'unknown' }), 'ffmpeg failed');
+  assert.equal(describeFfmpegFailure({ cause: 'unknown' }, 'Failed to open file\n', 'ffplay'), 'ffplay failed: Failed to open file');
   for (const [, stderr, job] of SAMPLES) assert.ok(!describeFfmpegFailure(classifyFfmpegFailure(stderr, job), stderr).includes('\n'));
 });
 

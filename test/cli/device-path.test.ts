@@ -54,6 +54,14 @@ test('the device path: talk captures the default PulseAudio source, listen plays
   assert.ok(rms > 0.05, `the speaker played near silence (rms ${rms.toFixed(4)})`);
 });
 
+/** The real ffmpeg, with its output devices left out of `-devices`: what a build without pulse or alsa reports. */
+async function ffmpegWithoutOutputDevices(dir: string): Promise<string> {
+  const ffmpeg = path.join(dir, 'ffmpeg');
+  const real = await testFfmpeg();
+  await writeFile(ffmpeg, `#!/bin/sh\ncase " $* " in\n  *" -devices "*) "${real}" "$@" | sed -E 's/^ ([D ])E / \\1  /' ;;\n  *) exec "${real}" "$@" ;;\nesac\n`, { mode: 0o755 });
+  return ffmpeg;
+}
+
 for (const player of ['ffplay', 'mpv'] as const) {
   test(`where ffmpeg has no audio output device, listen plays through ${player} (here into the default PulseAudio sink)`, async (t) => {
     const playerPath = await findOnPath(player, process.env, process.platform);
@@ -64,10 +72,7 @@ for (const player of ['ffplay', 'mpv'] as const) {
     await pulse.pactl('set-default-sink', 'hc_spk');
     const dir = await mkdtemp(path.join(tmpdir(), 'hc-no-output-'));
     t.after(() => rm(dir, { recursive: true, force: true }));
-    // The real ffmpeg, with its output devices left out of `-devices`: what a build without pulse or alsa reports.
-    const ffmpeg = path.join(dir, 'ffmpeg');
-    const real = await testFfmpeg();
-    await writeFile(ffmpeg, `#!/bin/sh\ncase " $* " in\n  *" -devices "*) "${real}" "$@" | sed -E 's/^ ([D ])E / \\1  /' ;;\n  *) exec "${real}" "$@" ;;\nesac\n`, { mode: 0o755 });
+    const ffmpeg = await ffmpegWithoutOutputDevices(dir);
     // A PATH with this player only (and sed for the wrapper), so that mpv is not passed over for ffplay.
     const bin = path.join(dir, 'bin');
     await mkdir(bin);
@@ -104,3 +109,27 @@ for (const player of ['ffplay', 'mpv'] as const) {
     for (const pid of players.stdout.split('\n').map(Number)) assert.throws(() => process.kill(pid, 0), `no ${player} is left`);
   });
 }
+
+test('ffplay that cannot open a speaker (it exits 0 all the same): listen says so in one line, exit 4, the talker sees the listener leave', async (t) => {
+  const ffplay = await findOnPath('ffplay', process.env, process.platform);
+  if (ffplay === null) return t.skip('ffplay is not installed');
+  const dir = await mkdtemp(path.join(tmpdir(), 'hc-no-speaker-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const ffmpeg = await ffmpegWithoutOutputDevices(dir);
+  // No sound server, no sound card: SDL has nowhere to play.
+  const env = { ...process.env, PULSE_SERVER: `unix:${path.join(dir, 'no-such-socket')}`, AUDIODEV: 'hw:99' };
+  const { url } = await startRelay(t);
+  const name = uniqueName();
+  const listener = execa(process.execPath, [BIN, 'listen', name, '--server', url.origin, '--ffmpeg', ffmpeg], { env, reject: false });
+  const talker = execa(process.execPath, [BIN, 'talk', name, '--server', url.origin, '--tone', '440'], { reject: false });
+  t.after(() => {
+    talker.kill('SIGKILL');
+    listener.kill('SIGKILL');
+  });
+  const listened = await listener;
+  assert.equal(listened.exitCode, 4, String(listened.stderr));
+  assert.match(String(listened.stderr), /^hoodycall: no speaker \(cannot open the playback device\): .*audio open failed$/m);
+  assert.equal(String(listened.stderr).trim().split('\n').filter((line) => line.startsWith('hoodycall:')).length, 1);
+  const talked = await talker;
+  assert.equal(talked.exitCode, 0, String(talked.stderr));
+});
