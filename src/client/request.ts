@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import got, { type Request, type Response } from 'got';
+import { SESSION_HEADER } from '../wire.js';
 import { connectFailure, PipeError, refusal } from './errors.js';
 
 /**
@@ -55,6 +57,21 @@ function watch(stream: Request, name: string, server: string): Promise<Response>
 export interface PipeRequestOptions {
   readonly signal?: AbortSignal;
   readonly contentType?: string;
+  /**
+   * One random id for every dial of one call (`newSession()`): a redial then replaces the connection
+   * the relay may still hold from before a dropped link, instead of finding the pipe busy.
+   */
+  readonly session?: string;
+}
+
+
+/** A session id for one call: 128 random bits. */
+export function newSession(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function sessionHeaders(options: PipeRequestOptions): Record<string, string> {
+  return options.session === undefined ? {} : { [SESSION_HEADER]: options.session };
 }
 
 /**
@@ -64,7 +81,7 @@ export interface PipeRequestOptions {
 export function openUpload(url: URL, name: string, options: PipeRequestOptions = {}): PipeRequest {
   const stream = got.stream.put(url, {
     ...PIPE_REQUEST_OPTIONS,
-    headers: { 'content-type': options.contentType ?? 'audio/ogg' },
+    headers: { 'content-type': options.contentType ?? 'audio/ogg', ...sessionHeaders(options) },
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   const connected = watch(stream, name, url.origin);
@@ -76,6 +93,7 @@ export function openUpload(url: URL, name: string, options: PipeRequestOptions =
 export function openDownload(url: URL, name: string, options: PipeRequestOptions = {}): PipeRequest {
   const stream = got.stream(url, {
     ...PIPE_REQUEST_OPTIONS,
+    headers: sessionHeaders(options),
     ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   return { stream, connected: watch(stream, name, url.origin) };

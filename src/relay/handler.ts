@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { FanOut } from './fan-out.js';
-import { PAGE_METHODS, PIPE_METHODS, preflightHeaders, receiverHeaders, textHeaders } from './headers.js';
+import { PAGE_METHODS, PIPE_METHODS, preflightHeaders, receiverHeaders, sessionOf, textHeaders } from './headers.js';
+import { HEARTBEAT_HEADER } from '../wire.js';
 import { createRelayMetrics, type PipeOutcome, type Rejection, type RelayMetrics } from './metrics.js';
 import type { ResolvedRelayOptions } from './options.js';
 import { isBrowserNavigation } from './navigation.js';
@@ -22,6 +23,8 @@ interface Party<Req extends PartyRequest = PartyRequest, Res extends PartyRespon
   readonly client: string;
   /** The sender asked `Expect: 100-continue`: the 100 is the go-ahead, sent once the receivers are there. */
   readonly awaitsContinue: boolean;
+  /** The caller's session id (SESSION_HEADER), when it sent one. */
+  readonly session: string | undefined;
   hold: NodeJS.Timeout | undefined;
 }
 
@@ -42,10 +45,15 @@ interface Pipe {
   /** Sweeps in a row that saw no byte move; see `sweepIdle`. */
   idleSweeps: number;
   bytesAtLastSweep: number;
+  /** Sweeps since the pipe started, for the sender's heartbeat. */
+  sweeps: number;
   outcome: PipeOutcome | undefined;
 }
 
 const IDLE_SWEEP_MS = 1_000;
+/** A sender with a session id gets a line every this many sweeps (HEARTBEAT_MS). */
+const HEARTBEAT_SWEEPS = 2;
+export const HEARTBEAT_MS = HEARTBEAT_SWEEPS * IDLE_SWEEP_MS;
 /** How long a torn-down sender may take to read its last status line before its socket is closed. */
 const SENDER_LINGER_MS = 250;
 
@@ -190,11 +198,13 @@ export class RelayHandler {
     if (req.headers['content-range'] !== undefined) {
       return this.#refuse(req, res, 400, 'Content-Range is not supported: a pipe streams from the first byte', 'bad-request');
     }
-    const existing = this.#pipes.get(name);
+    let existing = this.#pipes.get(name);
     if (existing !== undefined) {
       if (existing.receiversWanted !== receiversWanted) return this.#mismatch(req, res, existing);
       if (existing.sender !== undefined) {
-        return this.#refuse(req, res, 409, 'this pipe already has a sender', 'busy');
+        if (!this.#isSameCaller(existing.sender, req)) return this.#refuse(req, res, 409, 'this pipe already has a sender', 'busy');
+        this.#replace(existing, existing.sender);
+        existing = this.#pipes.get(name);
       }
     }
     const party = this.#admit(req, res, existing, awaitsContinue);
@@ -208,10 +218,14 @@ export class RelayHandler {
     if (req.headers['service-worker'] !== undefined) {
       return this.#refuse(req, res, 400, 'a pipe cannot be a service worker script', 'bad-request');
     }
-    const existing = this.#pipes.get(name);
+    let existing = this.#pipes.get(name);
     if (existing !== undefined) {
       if (existing.receiversWanted !== receiversWanted) return this.#mismatch(req, res, existing);
-      if (existing.state !== 'waiting' || existing.receivers.length >= existing.receiversWanted) {
+      const earlier = existing.receivers.find((receiver) => this.#isSameCaller(receiver, req));
+      if (earlier !== undefined) {
+        this.#replace(existing, earlier);
+        existing = this.#pipes.get(name);
+      } else if (existing.state !== 'waiting' || existing.receivers.length >= existing.receiversWanted) {
         const who = existing.receiversWanted === 1 ? 'a receiver' : `its ${existing.receiversWanted} receivers`;
         return this.#refuse(req, res, 409, `this pipe already has ${who}`, 'busy');
       }
@@ -249,7 +263,28 @@ export class RelayHandler {
       return undefined;
     }
     this.#partiesPerClient.set(client, held + 1);
-    return { req, res, client, awaitsContinue, hold: undefined };
+    return { req, res, client, awaitsContinue, session: sessionOf(req.headers), hold: undefined };
+  }
+
+  #isSameCaller(party: Party, req: PartyRequest): boolean {
+    return party.session !== undefined && party.session === sessionOf(req.headers);
+  }
+
+  /**
+   * Drops a connection its caller has come back from (same session id). A waiting one just leaves. A
+   * streaming pipe ends as if that side had dropped: the other side's connection is closed too, and
+   * both start over (a talker sends a fresh Ogg stream, which a listener only takes from its start).
+   */
+  #replace(pipe: Pipe, party: Party): void {
+    if (pipe.state === 'waiting') {
+      this.#leaveWaiting(pipe, party, 'replaced');
+      party.res.destroy();
+      return;
+    }
+    pipe.outcome ??= 'replaced';
+    const parties = [pipe.sender, ...pipe.receivers];
+    this.#end(pipe, 'replaced');
+    for (const each of parties) each?.res.destroy();
   }
 
   #release(party: Party): void {
@@ -272,6 +307,7 @@ export class RelayHandler {
       startedAt: 0,
       idleSweeps: 0,
       bytesAtLastSweep: 0,
+      sweeps: 0,
       outcome: undefined,
     };
     this.#pipes.set(name, pipe);
@@ -319,7 +355,7 @@ export class RelayHandler {
       party.hold = undefined;
     }
     if (sender.awaitsContinue) sender.res.writeContinue();
-    sender.res.writeHead(200, textHeaders());
+    sender.res.writeHead(200, textHeaders(sender.session === undefined ? {} : { [HEARTBEAT_HEADER]: String(HEARTBEAT_MS) }));
     const count = pipe.receiversWanted;
     sender.res.write(`[INFO] connected to ${count === 1 ? 'the receiver' : `${count} receivers`}, streaming\n`);
     const headers = receiverHeaders(sender.req.headers);
@@ -422,13 +458,13 @@ export class RelayHandler {
    * sweeps keeps the byte path free of timers.
    */
   #ensureIdleSweep(): void {
-    if (this.#idleSweep !== undefined || this.#options.idleTimeoutMs === 0) return;
+    if (this.#idleSweep !== undefined) return;
     this.#idleSweep = setInterval(() => this.#sweepIdle(), IDLE_SWEEP_MS);
     this.#idleSweep.unref();
   }
 
   #sweepIdle(): void {
-    const limit = Math.ceil(this.#options.idleTimeoutMs / IDLE_SWEEP_MS);
+    const limit = this.#options.idleTimeoutMs === 0 ? Infinity : Math.ceil(this.#options.idleTimeoutMs / IDLE_SWEEP_MS);
     for (const pipe of this.#pipes.values()) {
       if (pipe.state !== 'streaming') continue;
       if (pipe.bytes !== pipe.bytesAtLastSweep) {
@@ -436,12 +472,26 @@ export class RelayHandler {
         pipe.idleSweeps = 0;
       } else if (++pipe.idleSweeps >= limit) {
         this.#abort(pipe, 'idle-timeout');
+        continue;
       }
+      this.#heartbeat(pipe);
     }
     if (this.#streaming === 0) {
       clearInterval(this.#idleSweep);
       this.#idleSweep = undefined;
     }
+  }
+
+  /**
+   * A line to a sender that sent a session id, every HEARTBEAT_MS: a talker learns that its link died
+   * from their absence. Its writes alone would not tell it for minutes, as the kernel keeps taking
+   * them into a send buffer that nobody acknowledges.
+   */
+  #heartbeat(pipe: Pipe): void {
+    const sender = pipe.sender;
+    if (sender?.session === undefined || sender.res.writableEnded) return;
+    pipe.sweeps += 1;
+    if (pipe.sweeps % HEARTBEAT_SWEEPS === 0) sender.res.write(`[INFO] ${pipe.bytes} bytes so far\n`);
   }
 
   /** Ends a streaming pipe as a failure: receivers get an incomplete body, the sender the reason. */

@@ -3,6 +3,7 @@
  * (what is forwarded, what is rewritten for safety) are unit-tested without a socket.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { SESSION_HEADER } from '../wire.js';
 
 /** Sent on every response: nothing relayed is cached, indexed, sniffed or leaks a referrer. */
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
@@ -17,6 +18,14 @@ export const CORS_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'Content-Length, Content-Type, Content-Disposition',
 });
+
+const SESSION_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
+/** The request's session id, or undefined when it has none (or not a well-formed one: then it replaces nothing). */
+export function sessionOf(headers: IncomingHttpHeaders): string | undefined {
+  const value = headers[SESSION_HEADER];
+  return typeof value === 'string' && SESSION_PATTERN.test(value) ? value : undefined;
+}
 
 export const PIPE_METHODS = 'GET, PUT, POST, OPTIONS';
 export const PAGE_METHODS = 'GET, HEAD';

@@ -18,6 +18,8 @@ export type PipeOutcome =
   | 'idle-timeout'
   | 'hold-expired'
   | 'left-waiting'
+  /** The same caller dialled again (its session id) while the relay still held its old connection. */
+  | 'replaced'
   | 'shutdown';
 
 export interface MetricSource {

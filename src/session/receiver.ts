@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Response } from 'got';
 import { type BackoffPolicy, decideRedial, DEFAULT_BACKOFF, Outage } from '../client/backoff.js';
-import { openDownload, PipeError, type PipeErrorKind } from '../client/index.js';
+import { newSession, openDownload, PipeError, type PipeErrorKind } from '../client/index.js';
 
 export interface ReceiverOptions {
   readonly url: URL;
@@ -43,12 +43,15 @@ export type ReceiverEnd = { readonly kind: 'finished' } | { readonly kind: 'cut'
  */
 export class PipeReceiver extends EventEmitter<ReceiverEvents> {
   readonly #options: ReceiverOptions;
+  /** Sent on every dial of this call, so a redial replaces a connection the relay still holds. */
+  readonly #session: string;
   readonly #policy: BackoffPolicy;
   bytesReceived = 0;
 
   constructor(options: ReceiverOptions) {
     super();
     this.#options = options;
+    this.#session = newSession();
     this.#policy = options.policy ?? DEFAULT_BACKOFF;
   }
 
@@ -62,7 +65,7 @@ export class PipeReceiver extends EventEmitter<ReceiverEvents> {
     let reason = '';
     for (let attempt = 0; ; attempt++) {
       this.emit('dialing', attempt);
-      const download = openDownload(this.#options.url, this.#options.name, { signal: this.#options.signal });
+      const download = openDownload(this.#options.url, this.#options.name, { signal: this.#options.signal, session: this.#session });
       let response: Response;
       try {
         response = await download.connected;

@@ -2,7 +2,8 @@ import { EventEmitter, once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BackoffPolicy, decideRedial, DEFAULT_BACKOFF, Outage } from '../client/backoff.js';
-import { openUpload, PipeError, type PipeErrorKind, type PipeRequest } from '../client/index.js';
+import { newSession, openUpload, PipeError, type PipeErrorKind, type PipeRequest } from '../client/index.js';
+import { HEARTBEAT_HEADER } from '../wire.js';
 
 /**
  * Turns the units of a live source (Ogg pages) into the bytes of the current connection. Each
@@ -70,6 +71,8 @@ interface Connection {
  */
 export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
   readonly #options: SenderOptions;
+  /** Sent on every dial of this call, so a redial replaces a connection the relay still holds. */
+  readonly #session: string;
   readonly #policy: BackoffPolicy;
   #connection: Connection | null = null;
   /** Bytes put on the wire, headers of restarted streams included. */
@@ -80,6 +83,7 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
   constructor(options: SenderOptions) {
     super();
     this.#options = options;
+    this.#session = newSession();
     this.#policy = options.policy ?? DEFAULT_BACKOFF;
   }
 
@@ -141,6 +145,8 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
         if (outcome.kind === 'error') throw outcome.error;
         if (outcome.kind === 'end') return await this.#finish(connection);
         lastRelayText = connection.relayText;
+        // A dead link never closes by itself: its socket would keep the process alive after the call.
+        connection.request.stream.destroy();
         this.#connection = null;
         if (this.#options.signal.aborted) return { kind: 'cut', reason: 'hung up', relayText: lastRelayText };
         const reason = RECEIVER_LEFT.test(connection.relayText) ? 'the listener left' : outcome.reason;
@@ -191,22 +197,31 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
 
   async #open(attempt: number): Promise<Connection> {
     this.emit('dialing', attempt);
-    const request = openUpload(this.#options.url, this.#options.name, { signal: this.#options.signal, contentType: this.#options.contentType });
+    const request = openUpload(this.#options.url, this.#options.name, { signal: this.#options.signal, contentType: this.#options.contentType, session: this.#session });
+    let response;
     try {
-      await request.connected;
+      response = await request.connected;
     } catch (error) {
       request.stream.destroy();
       throw error;
     }
     const connection: Connection = { request, relayText: '', lost: Promise.resolve(''), lastProgressAt: Date.now(), finishing: false };
+    // A relay that promises a line every N ms (ours, to a sender with a session id): their absence is
+    // how a dead link shows, long before our writes stop being taken.
+    const heartbeatMs = Number(response.headers[HEARTBEAT_HEADER] ?? 0);
+    let heardAt = Date.now();
     request.stream.on('data', (chunk: Buffer) => {
+      heardAt = Date.now();
       if (connection.relayText.length < 4_096) connection.relayText += chunk.toString();
     });
     const lostAfterMs = this.#options.lostAfterMs ?? 5_000;
+    const silentAfterMs = Math.max(lostAfterMs, 2 * heartbeatMs);
     (connection as { lost: Promise<string> }).lost = new Promise<string>((resolve) => {
       const checker = setInterval(() => {
         if (request.stream.writableLength > 0 && Date.now() - connection.lastProgressAt > lostAfterMs) {
           resolve(`nothing got through for ${Math.round(lostAfterMs / 1000)} s`);
+        } else if (heartbeatMs > 0 && !connection.finishing && Date.now() - heardAt > silentAfterMs) {
+          resolve(`nothing heard from the relay for ${Math.round(silentAfterMs / 1000)} s`);
         }
       }, 500);
       checker.unref();
@@ -218,6 +233,7 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
       request.stream.once('end', () => {
         if (!connection.finishing) done('the relay ended the call');
       });
+      request.stream.once('close', () => clearInterval(checker));
     });
     return connection;
   }

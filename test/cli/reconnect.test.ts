@@ -4,6 +4,7 @@ import path from 'node:path';
 import test from 'node:test';
 import { tempDir, toneOf, wavSamples } from '../helpers/calls.js';
 import { runCli, startServe } from '../helpers/cli.js';
+import { startFreezingProxy } from '../helpers/freezing-proxy.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
 
 test('the relay restarts mid-call: talk and listen --reconnect dial again, the tone is heard again, ctrl-C still ends it cleanly', async (t) => {
@@ -72,4 +73,54 @@ test('ctrl-C during a gap ends at once: talk and listen stop redialing a relay t
   assert.ok(Date.now() - pressedAt < 2_000, `took ${Date.now() - pressedAt} ms`);
   assert.match(talker.stderr(), /hung up after/);
   assert.match(listener.stderr(), /left .* after/);
+});
+
+test('the listener\'s link drops without a word (frozen, never closed): it redials, takes its own place back at once, and the call goes on', async (t) => {
+  // Without its session id the redial would find the pipe busy (409) for as long as the relay holds
+  // the dead connection, and give up.
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const proxy = await startFreezingProxy(t, relay.port);
+  const dir = await tempDir(t);
+  const name = uniqueName();
+  const out = path.join(dir, 'out.wav');
+  const listener = runCli(t, ['listen', name, '--server', `http://127.0.0.1:${proxy.port}`, '--reconnect', '--output', out]);
+  const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--reconnect', '--tone', '440']);
+  await waitFor(() => /on air/.test(talker.stderr()), 'talker on air', 10_000);
+  await sleep(1_500);
+  proxy.freeze();
+  await waitFor(() => /back after a [\d.]+ s gap/.test(listener.stderr()), 'the listener back', 20_000);
+  await sleep(2_000);
+  talker.child.kill('SIGINT');
+  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
+  assert.equal(talkExit.code, 0, talker.stderr());
+  assert.equal(listenExit.code, 0, listener.stderr());
+  assert.doesNotMatch(listener.stderr(), /busy/);
+  const samples = wavSamples(await readFile(out));
+  const seconds = samples.length / 48_000;
+  assert.equal(toneOf(samples, 0, 1), 440);
+  assert.equal(toneOf(samples, seconds - 1.5, seconds - 0.2), 440, 'heard again after the drop');
+});
+
+test('the talker\'s link drops without a word: the call comes back (listener and talker both redial and replace their dead ends)', { timeout: 60_000 }, async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const proxy = await startFreezingProxy(t, relay.port);
+  const dir = await tempDir(t);
+  const name = uniqueName();
+  const out = path.join(dir, 'out.wav');
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--reconnect', '--output', out]);
+  const talker = runCli(t, ['talk', name, '--server', `http://127.0.0.1:${proxy.port}`, '--reconnect', '--tone', '440']);
+  await waitFor(() => /on air/.test(talker.stderr()), 'talker on air', 10_000);
+  await sleep(1_500);
+  proxy.freeze();
+  await waitFor(() => /back on air after a [\d.]+ s gap/.test(talker.stderr()) && /back after a [\d.]+ s gap/.test(listener.stderr()), 'both back', 30_000).catch((error: unknown) => {
+    throw new Error(`${String(error)}\ntalk: ${talker.stderr()}\nlisten: ${listener.stderr()}`);
+  });
+  await sleep(2_000);
+  talker.child.kill('SIGINT');
+  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
+  assert.equal(talkExit.code, 0, talker.stderr());
+  assert.equal(listenExit.code, 0, listener.stderr());
+  const samples = wavSamples(await readFile(out));
+  const seconds = samples.length / 48_000;
+  assert.equal(toneOf(samples, seconds - 1.5, seconds - 0.2), 440, 'heard again after the drop');
 });
