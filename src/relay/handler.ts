@@ -53,7 +53,7 @@ interface Pipe {
 const IDLE_SWEEP_MS = 1_000;
 /** A sender with a session id gets a line every this many sweeps (HEARTBEAT_MS). */
 const HEARTBEAT_SWEEPS = 2;
-export const HEARTBEAT_MS = HEARTBEAT_SWEEPS * IDLE_SWEEP_MS;
+const HEARTBEAT_MS = HEARTBEAT_SWEEPS * IDLE_SWEEP_MS;
 /** How long a torn-down sender may take to read its last status line before its socket is closed. */
 const SENDER_LINGER_MS = 250;
 

@@ -116,7 +116,7 @@ export class Talker extends EventEmitter<TalkerEvents> {
 
   /** Streams until the source ends, the call is cut for good, or `hangUp()`. Call after `connect()`. */
   async run(): Promise<TalkEnd> {
-    const { options } = { options: this.#options };
+    const options = this.#options;
     const stdinAudio = options.stdinAudio;
     const run = (this.#ffmpeg ??= this.#startFfmpeg());
     this.#flowing = true;
@@ -168,7 +168,7 @@ export class Talker extends EventEmitter<TalkerEvents> {
   }
 
   #startFfmpeg(): FfmpegRun {
-    const { options } = { options: this.#options };
+    const options = this.#options;
     const stdinAudio = options.stdinAudio;
     const run = runFfmpeg(
       options.ffmpegPath,
