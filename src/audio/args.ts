@@ -271,6 +271,14 @@ export function webmStdinInputArgs(): string[] {
   return ['-fflags', 'nobuffer', '-flags', 'low_delay', '-probesize', '32', '-analyzeduration', '0', '-f', 'matroska', '-i', '-'];
 }
 
+/**
+ * A WebM/Opus stream on stdin remuxed to Ogg/Opus on stdout, packets copied, one page per 20 ms:
+ * what lets a browser talker's MediaRecorder stream join the listener's one Ogg decoder.
+ */
+export function webmToOggArgs(): string[] {
+  return [...QUIET_ARGS, ...webmStdinInputArgs(), '-map', '0:a:0', '-c:a', 'copy', '-page_duration', '20000', '-flush_packets', '1', '-f', 'ogg', '-'];
+}
+
 /** The containers `listen` can read. */
 export type StreamContainer = 'ogg' | 'webm';
 

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'got';
-import { containerOf, listenArgs, meterTapArgs, type PlaybackTarget, type StreamContainer } from '../audio/args.js';
+import { containerOf, listenArgs, meterTapArgs, type PlaybackTarget, webmToOggArgs } from '../audio/args.js';
 import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
 import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { playerArgs, type PlayerTarget } from '../audio/player.js';
@@ -57,12 +57,11 @@ function startsBeforeDialing(target: PlaybackTarget | PlayerTarget): boolean {
   return target.kind !== 'wav' || target.path === '-';
 }
 
-/** One running decoder and what feeds it. */
+/** The call's running decoder and what feeds it. */
 interface Decoder {
-  readonly container: StreamContainer;
   readonly run: FfmpegRun;
-  /** Ogg only: the live-edge keeper in front of ffmpeg, fed by every connection in turn. */
-  readonly edge: LiveEdge | null;
+  /** The live-edge keeper in front of ffmpeg, fed by every connection in turn. */
+  readonly edge: LiveEdge;
   readonly fed: Promise<void>;
 }
 
@@ -116,7 +115,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       // ffmpeg's start-up (~50 ms) would otherwise hold the first pages in a pipe, and that queue
       // stays as delay for the whole call. A decoder waiting on its input opens no speaker yet. Not
       // for a WAV file, which ffmpeg would create (or empty) before the call even connects.
-      if (startsBeforeDialing(this.#options.target)) await this.#decoderFor('ogg');
+      if (startsBeforeDialing(this.#options.target)) this.#startDecoder();
       const result = await this.#receiver.run((stream, response) => this.#consume(stream, response), retry);
       end = result.kind === 'finished' ? result : { kind: 'cut', reason: result.reason };
     } catch (error) {
@@ -144,45 +143,55 @@ export class Listener extends EventEmitter<ListenerEvents> {
       stream.destroy();
       throw new PipeError('refused', `${this.#options.name} carries ${contentType ?? 'no type'}, not audio`);
     }
-    const decoder = await this.#decoderFor(containerOf(contentType));
+    const decoder = this.#decoder ?? this.#startDecoder();
     this.#startedAt ??= Date.now();
     const record = this.#recordTap();
     const tap = record === null ? [] : [record];
-    if (decoder.edge === null) {
-      // One WebM stream per decoder: a container without chaining gets a fresh ffmpeg per connection.
-      if (decoder.run.stdin === null) throw new Error('ffmpeg has no stdin');
-      await pipeline([stream, ...tap, decoder.run.stdin]);
+    if (containerOf(contentType) === 'webm') {
+      // WebM (a browser's MediaRecorder) cannot be chained, so each connection is remuxed to Ogg by an
+      // ffmpeg of its own (`-c:a copy`): the call keeps one decoder, and the catch-up, across reconnects.
+      await this.#remuxWebm(stream, tap, decoder.edge);
       return;
     }
     // Whole pages only: a cut connection leaves half a page behind, which the splitter drops.
     await pipeline([stream, ...tap, new OggPageSplitter(), feeding(decoder.edge)]);
   }
 
-  async #decoderFor(container: StreamContainer): Promise<Decoder> {
-    const current = this.#decoder;
-    if (current !== null && current.container === container && current.edge !== null) return current;
-    if (current !== null) await this.#closeDecoder();
+  async #remuxWebm(stream: Readable, tap: Transform[], edge: LiveEdge): Promise<void> {
+    const remux = runFfmpeg(this.#options.ffmpegPath, webmToOggArgs(), 'listen', { stdin: 'pipe', stdout: 'pipe' });
+    if (remux.stdin === null || remux.stdout === null) throw new Error('ffmpeg has no stdin or stdout');
+    let cut: unknown = null;
+    try {
+      await Promise.all([pipeline([stream, ...tap, remux.stdin]), pipeline([remux.stdout, new OggPageSplitter(), feeding(edge)])]);
+    } catch (error) {
+      cut = error;
+    } finally {
+      remux.stop(500);
+    }
+    const outcome = await remux.outcome;
+    if (!outcome.ok) throw new PipeError('aborted', `the WebM stream could not be read: ${outcome.message}`);
+    if (cut !== null) throw cut;
+  }
+
+  /** The call's one decoder (Ogg in), behind the live-edge keeper that every connection feeds. */
+  #startDecoder(): Decoder {
     const target = this.#options.target;
     // An external player has no tap for the decoded audio: no `decoded` events then.
     const meter = this.#options.meter === true && target.kind !== 'player';
     const [program, args] = target.kind === 'player'
-      ? [target.path, playerArgs(target, container)]
-      : [this.#options.ffmpegPath, [...listenArgs(target, container), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])]];
+      ? [target.path, playerArgs(target)]
+      : [this.#options.ffmpegPath, [...listenArgs(target), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])]];
     const run = runFfmpeg(program, args, 'listen', {
       stdin: 'pipe', stdout: this.#options.decoderStdout, meter, ...(target.kind === 'player' ? { program: target.player } : {}),
     });
     run.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
     if (run.stdin === null) throw new Error('ffmpeg has no stdin');
-    let edge: LiveEdge | null = null;
-    let fed: Promise<void> = Promise.resolve();
-    if (container === 'ogg') {
-      edge = new LiveEdge({
-        maxDelayMs: this.#options.maxDelayMs === undefined ? DEFAULT_MAX_DELAY_MS : this.#options.maxDelayMs,
-        onSkip: (event) => this.emit('skip', event),
-      });
-      fed = pipeline(edge, run.stdin).catch(() => undefined);
-    }
-    const decoder: Decoder = { container, run, edge, fed };
+    const edge = new LiveEdge({
+      maxDelayMs: this.#options.maxDelayMs === undefined ? DEFAULT_MAX_DELAY_MS : this.#options.maxDelayMs,
+      onSkip: (event) => this.emit('skip', event),
+    });
+    const fed = pipeline(edge, run.stdin).catch(() => undefined);
+    const decoder: Decoder = { run, edge, fed };
     // A decoder that dies mid-call ends the call: nothing else would notice until the next byte.
     void run.outcome.then((outcome) => {
       if (outcome.ok || this.#decoder !== decoder) return;
@@ -200,8 +209,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.#record?.end();
     this.#record = null;
     if (decoder === null) return null;
-    if (decoder.edge !== null) decoder.edge.end();
-    else decoder.run.stdin?.end();
+    decoder.edge.end();
     await decoder.fed;
     const exited = await Promise.race([decoder.run.outcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000).unref())]);
     if (exited !== null) return exited;

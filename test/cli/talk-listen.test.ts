@@ -9,7 +9,7 @@ import { buildWav, floatToS16le, testFfmpeg } from '../helpers/audio.js';
 import { BIN, runCli, startServe, type CliProcess } from '../helpers/cli.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
 import { curl } from '../helpers/http.js';
-import { sleep, uniqueName } from '../helpers/relay.js';
+import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
 
 async function tempDir(t: TestContext): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), 'hoodycall-call-'));
@@ -126,20 +126,39 @@ test('interop: ffmpeg | curl -T - into listen, and talk into curl | ffmpeg', asy
   assert.equal(analyse(await readFile(wav)).frequency, 440);
 });
 
-test('listen --output - plays a WebM talker (its Ogg decoder, started before dialing, gives way to a WebM one)', async (t) => {
+test('listen plays WebM talkers (MediaRecorder\'s container) through its one decoder: a reconnect keeps what was heard before it', async (t) => {
   const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const dir = await tempDir(t);
   const ffmpeg = await testFfmpeg();
   const name = uniqueName();
-  const listener = execa(process.execPath, [BIN, 'listen', name, '--server', relay.url.origin, '--output', '-'], { encoding: 'buffer', reject: false });
-  t.after(() => listener.kill('SIGKILL'));
-  const webm = `${ffmpeg} -v error -re -f lavfi -i sine=frequency=1000:duration=1.5 -ac 1 -c:a libopus -b:a 32k -f webm -live 1 -cluster_time_limit 20 -`;
-  const seed = execa('bash', ['-c', `${webm} | curl -sS -T - -H 'Content-Type: audio/webm' ${relay.pipeUrl(name)}`], { reject: false });
-  assert.equal((await seed).exitCode, 0);
-  const heard = await listener;
-  assert.equal(heard.exitCode, 0, Buffer.from(heard.stderr).toString());
-  const { frequency, seconds } = analyse(Buffer.from(heard.stdout));
-  assert.equal(frequency, 1000);
-  assert.ok(Math.abs(seconds - 1.5) < 0.2, `${seconds} s of 1.5`);
+  const out = path.join(dir, 'webm.wav');
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--reconnect', '--output', out]);
+  const webm = (hz: number, seconds: number): string =>
+    `${ffmpeg} -v error -re -f lavfi -i sine=frequency=${hz}:duration=${seconds} -ac 1 -c:a libopus -b:a 32k -f webm -live 1 -cluster_time_limit 20 - | curl -sS -T - -H 'Content-Type: audio/webm' ${relay.pipeUrl(name)}`;
+  // The first talker's connection is cut mid-stream; the second one ends the call cleanly.
+  const first = execa('bash', ['-c', webm(1000, 10)], { reject: false, detached: true });
+  // The whole pipeline (bash, ffmpeg, curl) is its own process group.
+  const cutFirst = (): void => {
+    try {
+      if (first.pid !== undefined) process.kill(-first.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  t.after(cutFirst);
+  await waitFor(() => /listening/.test(listener.stderr()), 'the listener connected', 10_000);
+  await sleep(1_500);
+  cutFirst();
+  await first;
+  await waitFor(() => /reconnecting to/.test(listener.stderr()), 'the listener redialing', 10_000);
+  const second = execa('bash', ['-c', webm(440, 1.5)], { reject: false });
+  assert.equal((await second).exitCode, 0);
+  assert.equal(await ended(listener), 0, listener.stderr());
+  const samples = s16leToFloat((await readFile(out)).subarray(parseWavHeader(await readFile(out))?.dataOffset ?? 44));
+  const seconds = samples.length / 48_000;
+  assert.ok(seconds > 2.3 && seconds < 4.5, `${seconds} s in the file: both talkers' audio, once each`);
+  assert.equal(dominantFrequency(samples.subarray(0, 48_000), 48_000, [440, 1000]).frequency, 1000, 'the first talker, kept');
+  assert.equal(dominantFrequency(samples.subarray(samples.length - 48_000), 48_000, [440, 1000]).frequency, 440, 'the second talker');
 });
 
 test('talk with no name makes an unguessable one and prints what the other side runs', async (t) => {
