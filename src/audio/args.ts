@@ -354,10 +354,9 @@ export function playbackOutputArgs(target: PlaybackTarget): string[] {
  * `-nostdin`; a WAV file target gets `-n` (or `-y` with `overwrite`), because ffmpeg would otherwise
  * ask "Overwrite? [y/N]" and read the answer from stdin, which is the stream.
  */
-export function listenArgs(target: PlaybackTarget, container: StreamContainer = 'ogg'): string[] {
+export function listenArgs(target: PlaybackTarget): string[] {
   const overwrite = target.kind === 'wav' && target.path !== '-' ? [target.overwrite === true ? '-y' : '-n'] : [];
-  const input = container === 'webm' ? webmStdinInputArgs() : oggStdinInputArgs();
-  return [...QUIET_ARGS, ...overwrite, ...input, ...playbackOutputArgs(target)];
+  return [...QUIET_ARGS, ...overwrite, ...oggStdinInputArgs(), ...playbackOutputArgs(target)];
 }
 
 // ---------------------------------------------------------------------------------------------

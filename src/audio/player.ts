@@ -1,11 +1,11 @@
 /**
  * Playing where ffmpeg has no audio output device (ffmpeg on Windows has none; static builds often
  * lack pulse and alsa): a player that reads the stream itself, ffplay from the same ffmpeg install,
- * else ffplay or mpv on PATH. It reads the Ogg (or WebM) after the listener's live-edge keeper, with
+ * else ffplay or mpv on PATH. It reads the Ogg stream after the listener's live-edge keeper, with
  * the same no-probing, no-buffering input as the ffmpeg decoder.
  */
 import path from 'node:path';
-import { oggStdinInputArgs, webmStdinInputArgs, type StreamContainer } from './args.js';
+import { oggStdinInputArgs } from './args.js';
 import { type Env, findOnPath, isExecutableFile } from './ffmpeg.js';
 
 export type ExternalPlayer = 'ffplay' | 'mpv';
@@ -22,18 +22,16 @@ export interface PlayerTarget {
 /** mpv's audio buffer, s: its default (0.2 s) would be most of a call's delay. */
 const MPV_AUDIO_BUFFER_S = 0.02;
 
-/** The player's command line (without its path); stdin is the stream. */
-export function playerArgs(target: Pick<PlayerTarget, 'player' | 'device'>, container: StreamContainer = 'ogg'): string[] {
-  const format = container === 'webm' ? 'matroska' : 'ogg';
+/** The player's command line (without its path); stdin is the Ogg stream. */
+export function playerArgs(target: Pick<PlayerTarget, 'player' | 'device'>): string[] {
   if (target.player === 'ffplay') {
     if (target.device !== undefined) throw new RangeError('ffplay plays to the default output device; it cannot pick one');
     // The same input options as ffmpeg's decoder; -nodisp: no window, -autoexit: end with the stream.
-    const input = container === 'webm' ? webmStdinInputArgs() : oggStdinInputArgs();
-    return ['-hide_banner', '-loglevel', 'error', '-nodisp', '-autoexit', ...input];
+    return ['-hide_banner', '-loglevel', 'error', '-nodisp', '-autoexit', ...oggStdinInputArgs()];
   }
   return [
     '--no-video', '--no-terminal', '--cache=no',
-    `--demuxer-lavf-format=${format}`, '--demuxer-lavf-probesize=32', '--demuxer-lavf-analyzeduration=0',
+    '--demuxer-lavf-format=ogg', '--demuxer-lavf-probesize=32', '--demuxer-lavf-analyzeduration=0',
     `--audio-buffer=${MPV_AUDIO_BUFFER_S}`,
     ...(target.device === undefined ? [] : [`--audio-device=${target.device}`]),
     '-',

@@ -4,18 +4,15 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { oggStdinInputArgs, webmStdinInputArgs } from '../../src/audio/args.js';
+import { oggStdinInputArgs } from '../../src/audio/args.js';
 import { findExternalPlayer, playerArgs } from '../../src/audio/player.js';
 
 test('playerArgs: ffplay with the decoder\'s own input flags, no window, ends with the stream; mpv with a 20 ms buffer', () => {
   assert.deepEqual(playerArgs({ player: 'ffplay' }), ['-hide_banner', '-loglevel', 'error', '-nodisp', '-autoexit', ...oggStdinInputArgs()]);
-  assert.deepEqual(playerArgs({ player: 'ffplay' }, 'webm'), ['-hide_banner', '-loglevel', 'error', '-nodisp', '-autoexit', ...webmStdinInputArgs()]);
   assert.throws(() => playerArgs({ player: 'ffplay', device: 'hw:1' }), /default output device/);
   const mpv = ['--no-video', '--no-terminal', '--cache=no', '--demuxer-lavf-format=ogg', '--demuxer-lavf-probesize=32', '--demuxer-lavf-analyzeduration=0', '--audio-buffer=0.02'];
   assert.deepEqual(playerArgs({ player: 'mpv' }), [...mpv, '-']);
-  assert.deepEqual(playerArgs({ player: 'mpv', device: 'pulse/hc_spk' }, 'webm'), [
-    ...mpv.map((arg) => (arg === '--demuxer-lavf-format=ogg' ? '--demuxer-lavf-format=matroska' : arg)), '--audio-device=pulse/hc_spk', '-',
-  ]);
+  assert.deepEqual(playerArgs({ player: 'mpv', device: 'pulse/hc_spk' }), [...mpv, '--audio-device=pulse/hc_spk', '-']);
 });
 
 test('findExternalPlayer: ffplay beside ffmpeg, then ffplay on PATH, then mpv on PATH, else none', async (t) => {

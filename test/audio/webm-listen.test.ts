@@ -1,10 +1,10 @@
 /**
- * `listen` reads WebM too (a browser talker without WebCodecs sends MediaRecorder's WebM/Opus): the
- * pure argument builders, then the real ffmpeg decoding a WebM stream from stdin with them.
+ * `listen` reads WebM too (a browser talker without WebCodecs sends MediaRecorder's WebM/Opus): it is
+ * remuxed to Ogg for the one decoder. The pure argument builders, then the real ffmpeg doing both.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { containerOf, listenArgs, oggStdinInputArgs, webmStdinInputArgs } from '../../src/audio/args.js';
+import { containerOf, listenArgs, oggStdinInputArgs, QUIET_ARGS, webmStdinInputArgs, webmToOggArgs } from '../../src/audio/args.js';
 import { parseWavHeader } from '../../src/audio/wav.js';
 import { runFfmpeg } from '../helpers/audio.js';
 import { dominantFrequency, s16leToFloat } from '../helpers/goertzel.js';
@@ -20,16 +20,18 @@ test('containerOf: WebM types pick webm; Ogg, Opus, no type or anything else sta
 
 test('webmStdinInputArgs: the same no-probing flags as Ogg, with the matroska demuxer', () => {
   assert.deepEqual(webmStdinInputArgs(), oggStdinInputArgs().map((arg) => (arg === 'ogg' ? 'matroska' : arg)));
-  const target = { kind: 'wav', path: '-' } as const;
-  assert.deepEqual(listenArgs(target, 'webm'), listenArgs(target).map((arg) => (arg === 'ogg' ? 'matroska' : arg)));
-  assert.deepEqual(listenArgs(target, 'ogg'), listenArgs(target));
+  assert.deepEqual(webmToOggArgs(), [...QUIET_ARGS, ...webmStdinInputArgs(), '-map', '0:a:0', '-c:a', 'copy', '-page_duration', '20000', '-flush_packets', '1', '-f', 'ogg', '-']);
 });
 
-test('listenArgs(…, "webm") decodes a live WebM/Opus stream on stdin (as MediaRecorder writes it)', async () => {
+test('webmToOggArgs remuxes a live WebM/Opus stream (as MediaRecorder writes it) to Ogg pages the decoder plays', async () => {
   const webm = await runFfmpeg(['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-ac', '1', '-ar', '48000',
     '-c:a', 'libopus', '-b:a', '32k', '-f', 'webm', '-live', '1', '-cluster_time_limit', '20', '-']);
   assert.equal(webm.exitCode, 0, webm.stderr);
-  const decoded = await runFfmpeg(listenArgs({ kind: 'wav', path: '-' }, 'webm'), webm.stdout);
+  const ogg = await runFfmpeg(webmToOggArgs(), webm.stdout);
+  assert.equal(ogg.exitCode, 0, ogg.stderr);
+  assert.equal(ogg.stdout.toString('latin1', 0, 4), 'OggS');
+  assert.ok(ogg.stdout.includes('OpusHead'), 'the Ogg stream starts with its OpusHead');
+  const decoded = await runFfmpeg(listenArgs({ kind: 'wav', path: '-' }), ogg.stdout);
   assert.equal(decoded.exitCode, 0, decoded.stderr);
   const header = parseWavHeader(decoded.stdout);
   assert.ok(header !== null);
