@@ -153,7 +153,11 @@ export class LiveEdge extends Transform {
 
   /** Audio queued in the player model, ms. */
   get queuedMs(): number {
-    return this.#playCursor === null ? 0 : Math.max(0, this.#playCursor - this.#now());
+    return this.#queuedAt(this.#now());
+  }
+
+  #queuedAt(now: number): number {
+    return this.#playCursor === null ? 0 : Math.max(0, this.#playCursor - now);
   }
 
   override _transform(page: OggPage, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -198,15 +202,14 @@ export class LiveEdge extends Transform {
 
   /** Reads a page into the stream state: which kind it is, its media time, and the baseline. */
   #classify(page: OggPage, now: number): Entry {
+    const packets = pagePackets(page);
     if (page.bos) {
-      const packets = pagePackets(page);
       const first = packets.pieces[0];
       this.#stream = { serial: page.serial, opus: first !== undefined && isOpusHead(first), completed: 0, firstGranule: null, lastGranule: null, baseline: null, lastDropped: false };
     }
     const stream = this.#stream;
     // Pages of another stream than the current one (or before any BOS) are passed on as they are.
     if (stream === null || stream.serial !== page.serial || !stream.opus) return { page, kind: 'other', stream: null, endMs: 0, durationMs: 0 };
-    const packets = pagePackets(page);
     const firstPacketIndex = stream.completed;
     stream.completed += packets.completed;
     if (firstPacketIndex < 2) return { page, kind: 'header', stream, endMs: 0, durationMs: 0 };
@@ -244,8 +247,7 @@ export class LiveEdge extends Transform {
       this.push(page.bytes);
       return;
     }
-    const queued = this.#playCursor === null ? 0 : Math.max(0, this.#playCursor - now);
-    const inHand = queued + newerMs;
+    const inHand = this.#queuedAt(now) + newerMs;
     let drop: boolean;
     if (page.continued) drop = stream.lastDropped;
     else if (this.#maxDelayMs === null || page.eos) drop = false;

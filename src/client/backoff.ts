@@ -30,8 +30,8 @@ export const DEFAULT_BACKOFF: BackoffPolicy = {
   maxDelayMs: 5_000,
   jitter: 0.2,
   giveUpAfterMs: 5 * 60_000,
-  // busy: our own previous connection can hold the name for a moment after a cut; 408: one hold
-  // (5 min) already passed while redialing.
+  // busy: in a duplex call the other side may still be switching roles (our own dead connection is
+  // replaced by the relay, see SESSION_HEADER); 408: one hold (5 min) already passed while redialing.
   maxInARow: { busy: 5, 'nobody-came': 1, 'untrusted-certificate': 0, refused: 0 },
 };
 

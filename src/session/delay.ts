@@ -26,7 +26,7 @@ export class SampleClock {
     while (this.#points.length > 2 && at - (this.#points[0]?.at ?? at) > 10_000) this.#points.shift();
   }
 
-  /** When sample `sample` had arrived (ms), interpolated between checkpoints; null if outside them. */
+  /** When sample `sample` had arrived (ms): the arrival of the chunk that held it; null if outside the checkpoints. */
   timeOf(sample: number): number | null {
     const points = this.#points;
     for (let i = 1; i < points.length; i++) {

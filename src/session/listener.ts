@@ -99,9 +99,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
     return this.#receiver.bytesReceived;
   }
 
-  /** How far behind the talker what we hear is, ms (Ogg only; 0 otherwise). */
+  /** How far behind the talker what we hear is, ms (0 before the decoder runs). */
   get behindMs(): number {
-    return this.#decoder?.edge?.behindMs ?? 0;
+    return this.#decoder?.edge.behindMs ?? 0;
   }
 
   get startedAt(): number | undefined {

@@ -1,12 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
 
 /**
- * Counts the bytes of a call and holds back its end until `endsCleanly` settles: ffmpeg's stdout ends
- * the same way whether ffmpeg finished or crashed, and only a clean finish may end the upload cleanly.
+ * Passes a stream on and holds back its end until `endsCleanly` settles: ffmpeg's stdout ends the
+ * same way whether ffmpeg finished or crashed, and only a clean finish may end the upload cleanly.
  * A crash fails the stream instead, so the listener sees an aborted call, not a hang-up.
  */
-export class CallMeter extends Transform {
-  bytes = 0;
+export class HeldEnd extends Transform {
   readonly #endsCleanly: () => Promise<Error | undefined>;
 
   constructor(endsCleanly: () => Promise<Error | undefined>) {
@@ -15,7 +14,6 @@ export class CallMeter extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
     callback(null, chunk);
   }
 

@@ -8,7 +8,7 @@ import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.
 import type { BackoffPolicy } from '../client/backoff.js';
 import type { PipeErrorKind } from '../client/index.js';
 import { PipeSender, type SenderEnd } from './sender.js';
-import { CallMeter, type WaitingGate } from './streams.js';
+import { HeldEnd, type WaitingGate } from './streams.js';
 
 /** Audio that arrives on our stdin (`--input -`): dropped by the gate until a listener is there. */
 export interface StdinAudio {
@@ -129,26 +129,23 @@ export class Talker extends EventEmitter<TalkerEvents> {
     if (run.meter !== null) this.#watchLevel(run.meter);
     if (run.stdout === null) throw new Error('ffmpeg has no stdout');
     // The end of ffmpeg's stdout is held until its exit status is known: a crash must not look like a hang-up.
-    const held = new CallMeter(async () => {
+    const held = new HeldEnd(async () => {
       const outcome = await run.outcome;
       return outcome.ok ? undefined : new Error(outcome.message);
     });
     const pages = new OggPageSplitter();
     const flowing = pipeline(run.stdout, held, pages);
     flowing.catch(() => undefined);
-    let end: TalkEnd;
-    try {
-      end = await this.#sender.stream(pages, this.#restreamer);
-    } catch (error) {
-      run.stop(500);
-      const outcome = await run.outcome;
-      if (!outcome.ok) return { kind: 'ffmpeg-failed', outcome };
-      throw error;
-    }
+    // However the stream ended, ffmpeg's own end decides first: a crash explains a cut.
+    const result = await this.#sender.stream(pages, this.#restreamer).then(
+      (end) => ({ end }),
+      (error: unknown) => ({ error }),
+    );
     run.stop(500);
     const outcome = await run.outcome;
     if (!outcome.ok) return { kind: 'ffmpeg-failed', outcome };
-    return end;
+    if ('error' in result) throw result.error;
+    return result.end;
   }
 
   /** Ends the call: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream. */
