@@ -11,8 +11,8 @@ import { watchCallKeys } from './keys.js';
 import { delayBound, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { formatElapsed, Status } from './status.js';
-import { levelBar, seconds, wireRate } from './status-text.js';
-import { captureSource } from './talk.js';
+import { LevelTrail, seconds, wireRate } from './status-text.js';
+import { captureSource, LOW_LATENCY_HELP, serverFlag } from './talk.js';
 
 interface CallFlags {
   server?: string;
@@ -40,10 +40,10 @@ export function registerCall(program: Command): void {
     .option('--input <file|->', 'send an audio file, or WAV on stdin (-), instead of the microphone')
     .option('--tone <hz>', 'send a test tone instead of the microphone', wholeNumber(20, 20_000))
     .option('--device <name>', 'capture device')
-    .option('--speaker <name>', 'playback device (a PulseAudio sink or ALSA device)')
+    .option('--speaker <name>', 'playback device (a PulseAudio sink or ALSA device; an mpv --audio-device where mpv plays)')
     .option('--output <file|->', 'write what you hear as WAV (- = stdout) instead of playing it')
     .addOption(new Option('--bitrate <kbps>', 'Opus bitrate').argParser(wholeNumber(6, 510)).default(32))
-    .option('--low-latency', '10 ms frames and pages')
+    .option('--low-latency', LOW_LATENCY_HELP)
     .option('--max-delay <ms>', 'after a stall, drop the oldest audio so you hear at most this much late (0 or off: keep it all)', delayBound, DEFAULT_MAX_DELAY_MS)
     .option('--no-reconnect', 'end the call when the connection drops instead of dialing again')
     .option('--mute', 'start muted (press m to unmute)')
@@ -82,8 +82,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     const server = resolveServer(flags.server, process.env);
     const room = givenRoom ?? generatePipeName();
     if (givenRoom === undefined) {
-      const serverFlag = server.href === 'https://pipe.containers.hoody.com/' ? '' : ` --server ${server.origin}`;
-      process.stdout.write(`The other side runs:\n  hoodycall call ${room}${serverFlag}\n\n`);
+      process.stdout.write(`The other side runs:\n  hoodycall call ${room}${serverFlag(server)}\n\n`);
     }
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
     const target = await playbackTarget({ ...(flags.output === undefined ? {} : { output: flags.output }), ...(flags.speaker === undefined ? {} : { device: flags.speaker }) }, ffmpeg);
@@ -144,11 +143,8 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     status.show(`in a call in ${room} (you are ${role})`);
     you.talker.muted = flags.mute === true || flags.pushToTalk === true;
     if (flags.input !== '-') keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (you.talker.muted = muted) });
-    const levels: string[] = [];
-    you.talker.on('level', (dbfs) => {
-      levels.push(levelBar(dbfs));
-      if (levels.length > 6) levels.shift();
-    });
+    const levels = new LevelTrail();
+    you.talker.on('level', (dbfs) => levels.add(dbfs));
     const lostLine = (direction: string) => (reason: string, delayMs: number) => status.show(`${direction}: ${reason}; reconnecting in ${seconds(delayMs)}…`);
     const backLine = (direction: string) => (gapMs: number) => {
       if (gapMs > 0) status.show(`${direction} back after a ${seconds(gapMs)} gap`);
@@ -167,7 +163,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
           `${room} ${formatElapsed(ms)}`,
           `↑ ${wireRate(you.talker.bytesSent, ms)}`,
           `↓ ${wireRate(you.listener.bytesReceived, ms)}`,
-          ...(levels.length > 0 ? [`mic ${levels.join('')}`] : []),
+          ...levels.parts(),
           `${Math.round(you.listener.behindMs)} ms behind`,
           ...(you.talker.muted ? ['MUTED'] : []),
         ].join(' · '),

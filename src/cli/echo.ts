@@ -11,7 +11,7 @@ import { HangUpSignal } from './hang-up.js';
 import { wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { formatElapsed, Status } from './status.js';
-import { captureSource } from './talk.js';
+import { captureSource, LOW_LATENCY_HELP } from './talk.js';
 
 interface EchoFlags {
   input?: string;
@@ -31,10 +31,15 @@ export function registerEcho(program: Command): void {
     .option('--tone <hz>', 'send a test tone instead of the microphone', wholeNumber(20, 20_000))
     .option('--device <name>', 'capture device')
     .option('--output <file|->', 'record what comes back as WAV instead of playing it')
-    .option('--low-latency', '10 ms frames and pages')
+    .option('--low-latency', LOW_LATENCY_HELP)
     .option('--ffmpeg <path>', 'ffmpeg to use')
     .option('-q, --quiet', 'no status output')
     .action(async (flags: EchoFlags) => echo(flags));
+}
+
+/** The middle value (the upper one of an even count); undefined for none. */
+function medianOf(values: readonly number[]): number | undefined {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
 /**
@@ -82,8 +87,7 @@ async function echo(flags: EchoFlags): Promise<void> {
       const delay = measuredDelay(captured, decoded);
       if (delay !== null) delays.push(delay);
       if (delays.length > 20) delays.shift();
-      const sorted = [...delays].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)];
+      const median = medianOf(delays);
       status.update(`echo ${formatElapsed(Date.now() - startedAt)} · you hear yourself ${median === undefined ? '…' : `${Math.round(median)} ms`} late (+ device buffers) · ctrl-C ends`);
     }, 250);
     status.show('echo: speak and hear yourself through the relay');
@@ -97,8 +101,7 @@ async function echo(flags: EchoFlags): Promise<void> {
     if (talkEnd.kind === 'ffmpeg-failed') throw ffmpegFailure(talkEnd.outcome);
     if (listenEnd.kind === 'ffmpeg-failed') throw ffmpegFailure(listenEnd.outcome);
     if (talkEnd.kind === 'cut') throw new CliError(`the echo was cut off: ${talkEnd.reason}`, ExitCode.streamAborted);
-    const sorted = [...delays].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)];
+    const median = medianOf(delays);
     status.done(`echo ended after ${formatElapsed(Date.now() - startedAt)}${median === undefined ? '' : `; you heard yourself ${Math.round(median)} ms late (+ device buffers)`}`);
   } catch (error) {
     status.stop();

@@ -31,7 +31,7 @@ export function registerListen(program: Command): void {
     .option('--server <url>', 'relay URL (default: $HOODYCALL_SERVER, else the public pipe)')
     .option('--output <file|->', 'write the audio as WAV (- = stdout) instead of playing it')
     .option('--record <file>', 'also keep the received stream as it came (Ogg, chained across reconnects)')
-    .option('--device <name>', 'playback device (a PulseAudio sink or ALSA device)')
+    .option('--device <name>', 'playback device (a PulseAudio sink or ALSA device; an mpv --audio-device where mpv plays)')
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
     .option('--max-delay <ms>', 'after a stall, drop the oldest audio so you hear at most this much late (0 or off: keep it all)', delayBound, DEFAULT_MAX_DELAY_MS)
     .option('--reconnect', 'when the stream is cut or the relay restarts, dial the same name again')

@@ -11,6 +11,21 @@ export function levelBar(dbfs: number): string {
   return BAR[step] ?? ' ';
 }
 
+/** The microphone's last few levels as bars (`mic ▂▄▆█`), for the status line. */
+export class LevelTrail {
+  readonly #bars: string[] = [];
+
+  add(dbfs: number): void {
+    this.#bars.push(levelBar(dbfs));
+    if (this.#bars.length > 6) this.#bars.shift();
+  }
+
+  /** The status line's part, or none before the first level. */
+  parts(): string[] {
+    return this.#bars.length > 0 ? [`mic ${this.#bars.join('')}`] : [];
+  }
+}
+
 /** kbit/s on the wire, one decimal. */
 export function wireRate(bytes: number, ms: number): string {
   return `${((bytes * 8) / Math.max(ms, 1000)).toFixed(1)} kbit/s`;

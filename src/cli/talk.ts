@@ -5,7 +5,7 @@ import type { CaptureSource } from '../audio/args.js';
 import { type FfmpegInfo, type FfmpegLocation, locateFfmpeg } from '../audio/ffmpeg.js';
 import { parseWavHeader, type WavHeader } from '../audio/wav.js';
 import { wavFeedOf } from '../audio/wav-feed.js';
-import { generatePipeName, pipeUrl, resolveServer } from '../client/index.js';
+import { generatePipeName, pipeUrl, PUBLIC_SERVER, resolveServer } from '../client/index.js';
 import { WaitingGate } from '../session/streams.js';
 import type { StdinAudio } from '../session/talker.js';
 import { Talker } from '../session/talker.js';
@@ -16,7 +16,7 @@ import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { wholeNumber } from './parse.js';
 import { formatElapsed, Status } from './status.js';
-import { levelBar, seconds, wireRate } from './status-text.js';
+import { LevelTrail, seconds, wireRate } from './status-text.js';
 
 export interface TalkFlags {
   server?: string;
@@ -32,6 +32,9 @@ export interface TalkFlags {
   pushToTalk?: boolean;
 }
 
+/** `--low-latency` for talk, call and echo (measured: bench/README.md, "Frames and pages"). */
+export const LOW_LATENCY_HELP = '10 ms Ogg pages and Opus lowdelay: ~13 ms less delay for ~13 kbit/s more on the wire';
+
 export function registerTalk(program: Command): void {
   program
     .command('talk')
@@ -40,9 +43,9 @@ export function registerTalk(program: Command): void {
     .option('--server <url>', 'relay URL (default: $HOODYCALL_SERVER, else the public pipe)')
     .option('--input <file|->', 'send an audio file, or WAV on stdin (-), in real time instead of the microphone')
     .option('--tone <hz>', 'send a test tone instead of the microphone', wholeNumber(20, 20_000))
-    .option('--device <name>', 'capture device (see `ffmpeg -sources pulse`)')
+    .option('--device <name>', 'capture device (`hoodycall devices` lists them)')
     .addOption(new Option('--bitrate <kbps>', 'Opus bitrate').argParser(wholeNumber(6, 510)).default(32))
-    .option('--low-latency', '10 ms frames and pages: ~20 ms less delay for ~10 kbit/s more on the wire')
+    .option('--low-latency', LOW_LATENCY_HELP)
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
     .option('--reconnect', 'when the connection drops or the relay restarts, dial the same name again')
     .option('--mute', 'start muted (press m to unmute)')
@@ -87,11 +90,15 @@ function readWavHeader(input: Readable): Promise<{ header: WavHeader; rest: Buff
   });
 }
 
+/** ` --server ORIGIN` for a command line the other side runs; nothing for the public pipe, their default too. */
+export function serverFlag(server: URL): string {
+  return server.href === new URL(PUBLIC_SERVER).href ? '' : ` --server ${server.origin}`;
+}
+
 function shareLines(server: URL, name: string, url: URL): string {
-  const serverFlag = server.href === 'https://pipe.containers.hoody.com/' ? '' : ` --server ${server.origin}`;
   return [
     `The other side runs one of:`,
-    `  hoodycall listen ${name}${serverFlag}`,
+    `  hoodycall listen ${name}${serverFlag(server)}`,
     `  curl -sN ${url.href} | mpv --no-video -`,
     // The relay's page (`/#NAME`: the name stays out of request lines and logs) plays it after one click.
     `  or opens ${url.href.slice(0, url.href.lastIndexOf('api/v1/pipe/'))}#${name} in a browser and presses Listen`,
@@ -146,11 +153,8 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     if (flags.input !== '-') {
       keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (current.muted = muted) });
     }
-    const levels: string[] = [];
-    current.on('level', (dbfs) => {
-      levels.push(levelBar(dbfs));
-      if (levels.length > 6) levels.shift();
-    });
+    const levels = new LevelTrail();
+    current.on('level', (dbfs) => levels.add(dbfs));
     current.on('lost', (reason, delayMs) => status.show(`${reason}: reconnecting to ${name} in ${seconds(delayMs)}…`));
     current.on('connected', (gapMs) => {
       if (gapMs > 0) status.show(`back on air after a ${seconds(gapMs)} gap`);
@@ -167,7 +171,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
       const parts = [
         `on air ${formatElapsed(Date.now() - startedAt)}`,
         wireRate(current.bytesSent, Date.now() - startedAt),
-        ...(levels.length > 0 ? [`mic ${levels.join('')}`] : []),
+        ...levels.parts(),
         ...(current.muted ? ['MUTED'] : []),
         name,
       ];
