@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { textHeaders } from './headers.js';
 import type { PartyRequest, PartyResponse } from './party.js';
 
@@ -36,4 +37,19 @@ export function refuse(
   const clear = (): void => clearTimeout(linger);
   req.once('end', clear);
   socket.once('close', clear);
+}
+
+/**
+ * A refusal written straight on a socket Node's HTTP layer does not answer (a parse error, an
+ * upgrade refused before its handshake), then the socket is closed.
+ */
+export function refuseOnSocket(socket: Duplex, status: number, statusText: string, reason: string): void {
+  const body = `[ERROR] ${reason}\n`;
+  if (socket.writable) {
+    socket.end(
+      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
+        `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { once } from 'node:events';
 import { RelayHandler } from './handler.js';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.js';
+import { refuseOnSocket } from './respond.js';
 import { createUpgradeListener, type UpgradeListener } from './websocket.js';
 
 export interface Relay {
@@ -76,15 +77,8 @@ const MALFORMED = [400, 'Bad Request', 'the request is malformed'] as const;
  * else on it can be trusted.
  */
 function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (socket.writable) {
-    const [status, statusText, reason] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
-    const body = `[ERROR] ${reason}\n`;
-    socket.end(
-      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
+  const [status, statusText, reason] = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
+  refuseOnSocket(socket, status, statusText, reason);
 }
 
 export function createRelay(relayOptions: RelayOptions = {}): Relay {

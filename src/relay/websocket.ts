@@ -25,6 +25,7 @@ import { Readable, type Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { RelayHandler } from './handler.js';
 import type { PartyRequest, PartyResponse } from './party.js';
+import { refuseOnSocket } from './respond.js';
 import { parseTarget } from './target.js';
 
 /** The subprotocols a talker may offer, and the Content-Type each gives the stream. */
@@ -117,7 +118,7 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
       return this;
     }
     if (text !== '') this.#ws.send(text);
-    const code = this.#status !== 200 ? 4000 + this.#status : text.startsWith('[ERROR]') ? CLOSE_TORN_DOWN : CLOSE_DONE;
+    const code = this.#status !== 200 ? CLOSE_TORN_DOWN + this.#status : text.startsWith('[ERROR]') ? CLOSE_TORN_DOWN : CLOSE_DONE;
     if (callback !== undefined) this.#ws.once('close', callback);
     this.#ws.close(code, closeReason(text));
     return this;
@@ -145,18 +146,6 @@ function chosenProtocol(header: string | undefined): string | undefined {
   return undefined;
 }
 
-/** A refusal before the handshake, as a plain HTTP response on the raw socket. */
-function answerRaw(socket: Duplex, status: number, statusText: string, reason: string): void {
-  const body = `[ERROR] ${reason}\n`;
-  if (socket.writable) {
-    socket.end(
-      `HTTP/1.1 ${status} ${statusText}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-        `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
-}
-
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
@@ -175,12 +164,12 @@ export function createUpgradeListener(handler: RelayHandler, maxReceivers: numbe
   return (req, socket, head) => {
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return answerAsPlainHttp(handler, req, socket, head);
     const target = parseTarget(req.url ?? '/', maxReceivers);
-    if (target.kind === 'invalid') return answerRaw(socket, 400, 'Bad Request', target.reason);
-    if (target.kind !== 'pipe') return answerRaw(socket, 404, 'Not Found', 'a talker WebSocket goes to /api/v1/pipe/NAME');
-    if (req.method !== 'GET') return answerRaw(socket, 405, 'Method Not Allowed', 'a WebSocket handshake is a GET');
+    if (target.kind === 'invalid') return refuseOnSocket(socket, 400, 'Bad Request', target.reason);
+    if (target.kind !== 'pipe') return refuseOnSocket(socket, 404, 'Not Found', 'a talker WebSocket goes to /api/v1/pipe/NAME');
+    if (req.method !== 'GET') return refuseOnSocket(socket, 405, 'Method Not Allowed', 'a WebSocket handshake is a GET');
     const protocol = chosenProtocol(req.headers['sec-websocket-protocol']);
     if (protocol === undefined) {
-      return answerRaw(socket, 400, 'Bad Request', `a talker offers the subprotocol ${Object.keys(TALKER_PROTOCOLS).join(' or ')}`);
+      return refuseOnSocket(socket, 400, 'Bad Request', `a talker offers the subprotocol ${Object.keys(TALKER_PROTOCOLS).join(' or ')}`);
     }
     const contentType = TALKER_PROTOCOLS[protocol] ?? 'application/octet-stream';
     server.handleUpgrade(req, socket, head, (ws) => {
@@ -192,7 +181,7 @@ export function createUpgradeListener(handler: RelayHandler, maxReceivers: numbe
 /** An upgrade the relay does not do: serve the request as HTTP/1.1 on its socket, then close it. */
 function answerAsPlainHttp(handler: RelayHandler, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    return answerRaw(socket, 400, 'Bad Request', 'this relay upgrades only to WebSocket; send the request without Upgrade');
+    return refuseOnSocket(socket, 400, 'Bad Request', 'this relay upgrades only to WebSocket; send the request without Upgrade');
   }
   if (head.length > 0) socket.unshift(head);
   const res = new ServerResponse(req);
