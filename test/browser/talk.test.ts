@@ -5,22 +5,16 @@
  */
 import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseWavHeader } from '../../src/audio/wav.js';
+import { tempDir } from '../helpers/calls.js';
 import { runCli, startServe } from '../helpers/cli.js';
 import { s16leToFloat } from '../helpers/goertzel.js';
 import { sleep, uniqueName } from '../helpers/relay.js';
 import { launchChromium, screenshot, waitForState } from './chromium.js';
 
 const TALK_MS = 3_000;
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'hoodycall-browser-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Loudest 20 ms window (RMS) and the length, in seconds. */
 function measure(wav: Buffer): { seconds: number; peakRms: number } {

@@ -1,11 +1,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { findOnPath } from '../../src/audio/ffmpeg.js';
 import { floatToS16le, testFfmpeg } from '../helpers/audio.js';
+import { tempDir } from '../helpers/calls.js';
 import { BIN } from '../helpers/cli.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
 import { skipWithoutPulse, startPulse } from '../helpers/pulse.js';
@@ -70,8 +70,7 @@ for (const player of ['ffplay', 'mpv'] as const) {
     if (pulse === null) return skipWithoutPulse(t, 'PulseAudio (pulseaudio, pactl, pacat, parec) is not installed');
     t.after(() => pulse.stop());
     await pulse.pactl('set-default-sink', 'hc_spk');
-    const dir = await mkdtemp(path.join(tmpdir(), 'hc-no-output-'));
-    t.after(() => rm(dir, { recursive: true, force: true }));
+    const dir = await tempDir(t, 'hc-no-output-');
     const ffmpeg = await ffmpegWithoutOutputDevices(dir);
     // A PATH with this player only (and sed for the wrapper), so that mpv is not passed over for ffplay.
     const bin = path.join(dir, 'bin');
@@ -113,8 +112,7 @@ for (const player of ['ffplay', 'mpv'] as const) {
 test('ffplay that cannot open a speaker (it exits 0 all the same): listen says so in one line, exit 4, the talker sees the listener leave', async (t) => {
   const ffplay = await findOnPath('ffplay', process.env, process.platform);
   if (ffplay === null) return t.skip('ffplay is not installed');
-  const dir = await mkdtemp(path.join(tmpdir(), 'hc-no-speaker-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
+  const dir = await tempDir(t, 'hc-no-speaker-');
   const ffmpeg = await ffmpegWithoutOutputDevices(dir);
   // No sound server, no sound card: SDL has nowhere to play.
   const env = { ...process.env, PULSE_SERVER: `unix:${path.join(dir, 'no-such-socket')}`, AUDIODEV: 'hw:99' };

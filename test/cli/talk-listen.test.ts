@@ -1,21 +1,15 @@
-import test, { type TestContext } from 'node:test';
+import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { parseWavHeader } from '../../src/audio/wav.js';
 import { buildWav, floatToS16le, testFfmpeg } from '../helpers/audio.js';
+import { tempDir } from '../helpers/calls.js';
 import { BIN, runCli, startServe, type CliProcess } from '../helpers/cli.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
 import { curl } from '../helpers/http.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
-
-async function tempDir(t: TestContext): Promise<string> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'hoodycall-call-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 /** Decoded WAV → its dominant frequency among a few candidates, and its length in seconds. */
 function analyse(wav: Buffer): { frequency: number; seconds: number } {
