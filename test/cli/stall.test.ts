@@ -13,6 +13,7 @@ import { startServe } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BOUND_MS = 200;
+const STALL_MS = 2_000;
 
 function describe(run: StallRun): string {
   const points = run.points.map((point) => `${(point.sentMs / 1000).toFixed(1)}s:${point.heardMs.toFixed(0)}`).join(' ');
@@ -27,7 +28,7 @@ test('after a 2 s stall, listen drops the backlog: the delay is back under the b
   const [on, off] = await runStall(
     cases,
     { port: relay.port, pid },
-    { stallAtMs: 3_500, stallMs: 2_000, afterMs: 4_000, minGapMs: 250, maxGapMs: 350, seed: 7 },
+    { stallAtMs: 3_500, stallMs: STALL_MS, afterMs: 4_000, minGapMs: 250, maxGapMs: 350, seed: 7 },
     { root: ROOT, node: process.execPath },
   );
   assert.ok(on !== undefined && off !== undefined);
@@ -43,10 +44,13 @@ test('after a 2 s stall, listen drops the backlog: the delay is back under the b
   }
   assert.equal(on.listenerStderr.match(/caught up: skipped [12]\.\d s/g)?.length, 1, `one line for the one catch-up: ${on.listenerStderr}`);
 
+  // Without the catch-up the stall stays as delay. Audio already queued before it (start-up backlog
+  // under load: 342 ms once in CI) plays through the first part of the stall, so what is kept is the
+  // stall itself, not the stall on top of the earlier delay: 2,043 ms after 342 ms before, in that run.
   const late = off.points.filter((point) => point.sentMs >= 1_000);
   assert.ok(late.length >= 8, describe(off));
   for (const point of late) {
-    assert.ok(point.heardMs >= off.beforeMs + 1_800, `--max-delay off: heard ${point.heardMs.toFixed(0)} ms: ${describe(off)}`);
+    assert.ok(point.heardMs >= Math.max(off.beforeMs, STALL_MS - 200), `--max-delay off: heard ${point.heardMs.toFixed(0)} ms: ${describe(off)}`);
   }
   assert.doesNotMatch(off.listenerStderr, /caught up/);
   t.diagnostic(describe(on));
