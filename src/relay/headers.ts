@@ -3,7 +3,7 @@
  * (what is forwarded, what is rewritten for safety) are unit-tested without a socket.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
-import { SESSION_HEADER } from '../wire.js';
+import { SESSION_HEADER, SESSION_PATTERN } from '../wire.js';
 
 /** Sent on every response: nothing relayed is cached, indexed, sniffed or leaks a referrer. */
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
@@ -18,8 +18,6 @@ export const CORS_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
   'access-control-allow-origin': '*',
   'access-control-expose-headers': 'Content-Length, Content-Type, Content-Disposition',
 });
-
-const SESSION_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** The request's session id, or undefined when it has none (or not a well-formed one: then it replaces nothing). */
 export function sessionOf(headers: IncomingHttpHeaders): string | undefined {

@@ -1,3 +1,5 @@
+import { PIPE_PREFIX, pipeNameProblem } from '../wire.js';
+
 /**
  * Parsing of the request target into what the relay should do with it. Pure: no I/O, no state,
  * so every rule about names is tested directly and by property tests.
@@ -5,8 +7,7 @@
 
 /** The page's scripts (page.ts), outside /api/v1/pipe/ so that no pipe name can collide with them. */
 export const ASSET_PREFIX = '/_hoodycall/';
-export const PIPE_PREFIX = '/api/v1/pipe/';
-export const MAX_NAME_LENGTH = 128;
+export { PIPE_PREFIX, MAX_NAME_LENGTH, pipeNameProblem } from '../wire.js';
 
 export type Target =
   | { kind: 'pipe'; name: string; receivers: number }
@@ -15,22 +16,6 @@ export type Target =
   | { kind: 'asset'; name: string }
   | { kind: 'invalid'; reason: string }
   | { kind: 'not-found' };
-
-const NAME_PART = /^[A-Za-z0-9._~-]+$/;
-
-/** Why `name` is not a valid pipe name, or undefined when it is. */
-export function pipeNameProblem(name: string): string | undefined {
-  if (name.length === 0) return 'the pipe name is missing: use /api/v1/pipe/NAME';
-  if (name.length > MAX_NAME_LENGTH) return `the pipe name is longer than ${MAX_NAME_LENGTH} characters`;
-  for (const part of name.split('/')) {
-    if (part === '') return "the pipe name has an empty part: no leading, trailing or double '/'";
-    if (!NAME_PART.test(part)) {
-      return "the pipe name may only contain A-Z a-z 0-9 . _ ~ - (and '/' between parts)";
-    }
-    if (part === '.' || part === '..') return "the pipe name cannot have a '.' or '..' part";
-  }
-  return undefined;
-}
 
 /**
  * Splits a request target (origin-form or absolute-form) into path and query. Only the path decides
