@@ -17,10 +17,28 @@ export interface FfmpegRun {
 
 export type FfmpegOutcome = { readonly ok: true } | { readonly ok: false; readonly failure: FfmpegFailure; readonly message: string };
 
+/** Every ffmpeg (or player) we run, until it exits: killed when this process exits. */
+const running = new Set<{ kill(signal: NodeJS.Signals): boolean }>();
+let exitHookInstalled = false;
+
+function killAllOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+  });
+}
+
 /**
  * Runs ffmpeg for one job. Its stderr (errors only, `-loglevel error`) is kept for the message when it
- * fails. ffmpeg never outlives us: execa kills it when this process exits (`cleanup`), and `stop`
- * escalates to SIGKILL.
+ * fails.
+ *
+ * ffmpeg runs in a process group of its own (`detached`): a terminal's ctrl-C, or `timeout`'s SIGTERM,
+ * goes to the whole foreground group, and ffmpeg would end on it with exit 255 before we could hang up
+ * (a clean hang-up read as "ffmpeg failed"). Only we stop it, with `stop()` (SIGINT: it finishes its
+ * output; SIGKILL if it has not within `graceMs`). It never outlives us: it is killed when this
+ * process exits, and if this process is killed outright, its pipes close under it (a talker's stdout
+ * write fails, a decoder's stdin ends) and it exits on its own.
  */
 export function runFfmpeg(
   path: string,
@@ -32,9 +50,12 @@ export function runFfmpeg(
     stdio: io.meter === true ? [io.stdin, io.stdout, 'pipe', 'pipe'] : [io.stdin, io.stdout, 'pipe'],
     buffer: { stdout: false, stderr: true, fd3: false },
     reject: false,
-    cleanup: true,
+    detached: true,
     forceKillAfterDelay: false,
   });
+  killAllOnExit();
+  running.add(child);
+  void child.finally(() => running.delete(child)).catch(() => undefined);
   let stopping = false;
   // Whether we had asked ffmpeg to stop when it exited: a stop() that comes after a crash must not
   // turn the crash into a clean end.

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli, startServe, type CliProcess } from '../helpers/cli.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
-import { ESCAPE, ffmpegsInSession, hasTmux, inTerminal, SPINNER_FRAME, untilExit, untilOutput } from '../helpers/terminal.js';
+import { ESCAPE, ffmpegsTagged, hasTmux, inTerminal, SPINNER_FRAME, untilExit, untilOutput } from '../helpers/terminal.js';
 
 async function ended(cli: CliProcess): Promise<number | null> {
   return (await cli.exited).code;
@@ -33,10 +33,10 @@ test('talk in a terminal: spinner while waiting, ctrl-C once connected hangs up 
   t.after(() => rm(path.join(tmpdir(), `${name}.wav`), { force: true }));
   await untilOutput(talk, /on air/, 'talk to connect');
   await sleep(1_500);
-  assert.ok((await ffmpegsInSession(talk.sessionId)).length > 0, 'talk runs its ffmpeg in the terminal session');
+  assert.ok((await ffmpegsTagged(talk.tag)).length > 0, 'talk runs its ffmpeg');
   await talk.ctrlC();
   assert.equal(await untilExit(talk), 0, await talk.raw());
-  assert.deepEqual(await ffmpegsInSession(talk.sessionId), [], 'ffmpeg outlived talk after ctrl-C');
+  assert.deepEqual(await ffmpegsTagged(talk.tag), [], 'ffmpeg outlived talk after ctrl-C');
   const lines = await talk.screen();
   assert.match(lines.at(-1) ?? '', /call ended after 0:0\d, \d+ KiB sent/, JSON.stringify(lines));
   assert.equal(lines.filter((line) => /call ended/.test(line)).length, 1, `one summary line: ${JSON.stringify(lines)}`);
@@ -53,7 +53,7 @@ test('talk in a terminal: ctrl-C while still waiting exits 130 with one line, no
   await sleep(500);
   await talk.ctrlC();
   assert.equal(await untilExit(talk), 130, await talk.raw());
-  assert.deepEqual(await ffmpegsInSession(talk.sessionId), []);
+  assert.deepEqual(await ffmpegsTagged(talk.tag), []);
   const lines = await talk.screen();
   assert.deepEqual(lines.slice(-1), ['hoodycall: interrupted before anyone joined'], JSON.stringify(lines));
   assert.equal(lines.filter((line) => /interrupted/.test(line)).length, 1, JSON.stringify(lines));
@@ -73,10 +73,10 @@ test('listen in a terminal: spinner while waiting, ctrl-C once connected leaves 
   const talker = runCli(t, ['talk', name, '--tone', '440', '--server', relay.url.origin]);
   await untilOutput(listen, /connected to .*: listening/, 'listen to connect');
   await sleep(1_500);
-  assert.ok((await ffmpegsInSession(listen.sessionId)).length > 0, 'listen runs its ffmpeg in the terminal session');
+  assert.ok((await ffmpegsTagged(listen.tag)).length > 0, 'listen runs its ffmpeg');
   await listen.ctrlC();
   assert.equal(await untilExit(listen), 0, await listen.raw());
-  assert.deepEqual(await ffmpegsInSession(listen.sessionId), [], 'ffmpeg outlived listen after ctrl-C');
+  assert.deepEqual(await ffmpegsTagged(listen.tag), [], 'ffmpeg outlived listen after ctrl-C');
   const lines = await listen.screen();
   assert.match(lines.at(-1) ?? '', new RegExp(`left ${name} after 0:0\\d`), JSON.stringify(lines));
   assert.equal(await ended(talker), 0, talker.stderr());
@@ -96,7 +96,7 @@ test('talk --quiet in a terminal writes nothing at all, and ctrl-C still hangs u
   await sleep(1_000);
   await talk.ctrlC();
   assert.equal(await untilExit(talk), 0);
-  assert.deepEqual(await ffmpegsInSession(talk.sessionId), []);
+  assert.deepEqual(await ffmpegsTagged(talk.tag), []);
   // A terminal echoes ctrl-C as "^C"; anything beyond that came from hoodycall.
   assert.equal((await talk.raw()).replace(/\^C/g, '').trim(), '');
   assert.equal(await ended(listener), 0, listener.stderr());

@@ -2,6 +2,7 @@
  * A real terminal for CLI tests: hoodycall in a tmux pane (a pty: isTTY, the spinner, escape codes,
  * ctrl-C and key presses as a person makes them) on a private tmux server.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,8 +31,11 @@ export interface Pane {
   ctrlC(): Promise<void>;
   /** Types `keys` literally (no key names), as a person would. */
   type(keys: string): Promise<void>;
-  /** The pane's shell pid: a session leader, so its pid is the session id of everything in the pane. */
-  readonly sessionId: number;
+  /**
+   * A random tag in the environment of everything the command starts (HOODYCALL_TEST_TAG), so its
+   * ffmpegs are found even in a process group of their own, or orphaned.
+   */
+  readonly tag: string;
 }
 
 /**
@@ -47,8 +51,9 @@ export async function inTerminal(t: TestContext, args: readonly string[]): Promi
   const exitFile = path.join(dir, 'exit');
   const script = path.join(dir, 'run.sh');
   const quoted = [process.execPath, BIN, ...args].map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const tag = randomBytes(8).toString('hex');
   // bash, not the default sh: after a SIGINT its child handled (exit 0), bash goes on to record the status.
-  await writeFile(script, `${quoted}\necho $? > '${exitFile}'\n`);
+  await writeFile(script, `export ${TAG_VARIABLE}=${tag}\n${quoted}\necho $? > '${exitFile}'\n`);
   const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
   delete env['CI'];
   const tmux = (...tmuxArgs: string[]): Promise<string> =>
@@ -62,7 +67,6 @@ export async function inTerminal(t: TestContext, args: readonly string[]): Promi
   // The pane stays after the command exits, so its last screen can still be read.
   await tmux('set-option', '-t', 'S', 'remain-on-exit', 'on');
   await tmux('pipe-pane', '-t', 'S', '-o', `cat >> '${rawFile}'`);
-  const sessionId = Number(await tmux('display-message', '-p', '-t', 'S', '#{pane_pid}'));
   await tmux('send-keys', '-t', 'S', 'Enter');
   const read = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
   return {
@@ -83,7 +87,7 @@ export async function inTerminal(t: TestContext, args: readonly string[]): Promi
     type: async (keys) => {
       await tmux('send-keys', '-t', 'S', '-l', keys);
     },
-    sessionId,
+    tag,
   };
 }
 
@@ -109,19 +113,20 @@ export async function untilExit(pane: Pane, timeoutMs = 10_000): Promise<number>
   }
 }
 
-/** ffmpeg processes in a session: what ctrl-C must not leave behind. Reads /proc/PID/stat (field 6 is the session). */
-export async function ffmpegsInSession(sessionId: number): Promise<number[]> {
+const TAG_VARIABLE = 'HOODYCALL_TEST_TAG';
+
+/**
+ * The ffmpeg processes a tagged command started (what ctrl-C must not leave behind), wherever they
+ * are now: ffmpeg runs in a process group of its own, and an orphan would have a new parent.
+ */
+export async function ffmpegsTagged(tag: string): Promise<number[]> {
   const found: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // comm is in parentheses and may hold spaces; the fields after it are space-separated.
-    const close = stat.lastIndexOf(')');
-    if (close < 0 || stat.slice(stat.indexOf('(') + 1, close) !== 'ffmpeg') continue;
-    const fields = stat.slice(close + 2).split(' ');
-    // After comm: state(3) ppid(4) pgrp(5) session(6) → index 3 of what follows.
-    if (Number(fields[3]) === sessionId) found.push(Number(entry));
+    const comm = (await readFile(`/proc/${entry}/comm`, 'utf8').catch(() => '')).trim();
+    if (comm !== 'ffmpeg') continue;
+    const environ = await readFile(`/proc/${entry}/environ`, 'latin1').catch(() => '');
+    if (environ.split('\0').includes(`${TAG_VARIABLE}=${tag}`)) found.push(Number(entry));
   }
   return found;
 }
-
