@@ -2,7 +2,7 @@
  * Pure ffmpeg argument-list builders for `talk` (capture → Opus in Ogg on stdout) and `listen`
  * (Ogg on stdin → speaker or WAV). No process is started here; every function returns a fresh array.
  *
- * The flags that matter for latency (measured, see notes/audio.md):
+ * The flags that matter for latency (measured: bench/README.md, "Frames and pages" and "Latency"):
  * - talker: 10 ms Opus frames in 20 ms Ogg pages (the Ogg default holds ~1 s of packets per page), no input
  *   probing on a pipe input (`-probesize 32 -analyzeduration 0`), a small pulse capture fragment;
  * - listener: a forced input format (`-f ogg`, probing reads ≥ 2 KiB ≈ 0.4 s), `-fflags nobuffer`,
@@ -242,6 +242,11 @@ export function meterTapArgs(tap: MeterTap): string[] {
 }
 
 /** The whole `talk` encoder command line (without the ffmpeg path). Stdout is the Ogg stream. */
+/** A moment of capture thrown away: whether the device opens at all (`doctor`). */
+export function captureCheckArgs(source: Extract<CaptureSource, { kind: 'device' }>): string[] {
+  return [...QUIET_ARGS, ...stdinArgs(false), ...deviceCaptureArgs(source.backend, source.device), '-t', '0.2', '-f', 'null', '-'];
+}
+
 export function talkArgs(source: CaptureSource, opus: OpusOptions = {}, meter?: MeterTap): string[] {
   return [
     ...QUIET_ARGS,
@@ -279,17 +284,7 @@ export function webmToOggArgs(): string[] {
   return [...QUIET_ARGS, ...webmStdinInputArgs(), '-map', '0:a:0', '-c:a', 'copy', '-page_duration', '20000', '-flush_packets', '1', '-f', 'ogg', '-'];
 }
 
-/** The containers `listen` can read. */
-export type StreamContainer = 'ogg' | 'webm';
 
-/**
- * The container a pipe carries, from the sender's Content-Type: WebM when it says so, otherwise Ogg
- * (what `talk`, ffmpeg `-f ogg` and a browser's Ogg muxer send; `curl -T` sends no type at all).
- */
-export function containerOf(contentType: string | undefined): StreamContainer {
-  const essence = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  return essence === 'audio/webm' || essence === 'video/webm' || essence === 'audio/x-matroska' ? 'webm' : 'ogg';
-}
 
 /** Pulse playback with a 20 ms buffer. The sink comes from `-device`; the last argument only names the stream. */
 export function pulsePlaybackArgs(device?: string, streamName = DEFAULT_STREAM_NAME): string[] {

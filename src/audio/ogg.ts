@@ -276,14 +276,14 @@ export function readOggPage(bytes: Buffer): OggPage {
   return result.page;
 }
 
-/** Whether a Content-Type names an Ogg stream (or says nothing: `application/octet-stream`, as `curl -T` sends). */
-export function isOggContentType(contentType: string | undefined): boolean {
-  const essence = (contentType ?? 'application/octet-stream').split(';')[0]?.trim().toLowerCase() ?? '';
-  return essence === 'audio/ogg' || essence === 'application/ogg' || essence === 'audio/opus' || essence === 'application/octet-stream';
-}
 
 // ---------------------------------------------------------------------------------------------
 // Streaming
+
+/** A stream that brings no Ogg page: not Ogg at all (an error page, garbage). */
+export class NotOggError extends Error {
+  override readonly name = 'NotOggError';
+}
 
 export interface SplitterStats {
   /** Bytes skipped while looking for a page (garbage, broken pages). */
@@ -312,13 +312,24 @@ function validPageFollows(data: Buffer, from: number): boolean {
 export class OggPageSplitter extends Transform {
   readonly stats: SplitterStats = { skippedBytes: 0, badCrc: 0, discardedTail: 0, pages: 0 };
   #pending: Buffer = Buffer.alloc(0);
+  readonly #maxBytesWithoutPage: number;
+  /** Bytes taken in since the last whole page (or the start). */
+  #sincePage = 0;
 
-  constructor() {
+  /** `maxBytesWithoutPage`: fail with NotOggError when this many bytes bring no page (default: never). */
+  constructor(options: { readonly maxBytesWithoutPage?: number } = {}) {
     // A few pages are enough buffering downstream: each holds ~20 ms of audio.
     super({ readableObjectMode: true, writableObjectMode: false, readableHighWaterMark: 16 });
+    this.#maxBytesWithoutPage = options.maxBytesWithoutPage ?? Infinity;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#sincePage += chunk.length;
+    // A page is at most 65,307 bytes: past the bound plus one page, no page is coming.
+    if (this.#sincePage > this.#maxBytesWithoutPage + OGG_MAX_PAGE_BYTES) {
+      callback(new NotOggError(`${this.#sincePage} bytes without an Ogg page`));
+      return;
+    }
     const data = this.#pending.length === 0 ? chunk : Buffer.concat([this.#pending, chunk]);
     let offset = 0;
     for (;;) {
@@ -351,6 +362,7 @@ export class OggPageSplitter extends Transform {
       this.stats.pages++;
       this.push(result.page);
       offset += result.length;
+      this.#sincePage = data.length - offset;
     }
     // Copy the remainder so the (possibly large) chunk it came from can be freed.
     this.#pending = offset >= data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(offset));

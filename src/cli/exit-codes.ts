@@ -21,8 +21,10 @@ export const ExitCode = {
   audioEngineFailed: 9,
   /** `serve` could not listen: address in use, no permission, unreadable certificate. */
   cannotServe: 10,
-  /** The relay refused for another reason (a limit, a bad name, not a relay). */
+  /** The relay refused for another reason (a limit, a bad name, not a relay, a redirect). */
   relayRefused: 11,
+  /** The pipe carries something that is not audio (an error page, another format, garbage). */
+  notAudio: 12,
   /** ctrl-C before the call was connected. */
   interrupted: 130,
 } as const;
@@ -33,8 +35,8 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export class CliError extends Error {
   readonly exitCode: ExitCodeValue;
 
-  constructor(message: string, exitCode: ExitCodeValue) {
-    super(message);
+  constructor(message: string, exitCode: ExitCodeValue, options: { readonly cause?: unknown } = {}) {
+    super(message, options);
     this.name = 'CliError';
     this.exitCode = exitCode;
   }

@@ -1,19 +1,16 @@
 import { ExitCode } from './exit-codes.js';
 
 /**
- * ctrl-C and SIGTERM during a call: the first hangs up (the call ends cleanly, exit 0), a second one
- * quits at once without waiting for ffmpeg's trailer (execa's cleanup still kills ffmpeg on exit).
- * Listeners are added with `on`, not `once`: execa's child cleanup re-raises a signal that no other
- * listener is left to handle.
+ * ctrl-C and SIGTERM during a call: the first hangs up (the call ends cleanly, exit 0: `signal`
+ * aborts), a second one quits at once without waiting for ffmpeg's trailer (our ffmpegs are killed on
+ * exit, see audio/process.ts). ffmpeg runs in a process group of its own, so a terminal's ctrl-C or
+ * `timeout`'s SIGTERM to the group reaches us alone: the hang-up is ours to carry out.
  */
 export class HangUpSignal {
-  /** Whether a hang-up was asked for. */
-  requested = false;
-  #hangUp: () => void = () => undefined;
+  readonly #controller = new AbortController();
   readonly #onSignal = (): void => {
     if (this.requested) process.exit(ExitCode.interrupted);
-    this.requested = true;
-    this.#hangUp();
+    this.#controller.abort();
   };
 
   constructor() {
@@ -21,10 +18,14 @@ export class HangUpSignal {
     process.on('SIGTERM', this.#onSignal);
   }
 
-  /** What hanging up does, once the call exists; a signal that came before is acted on now. */
-  whenAsked(hangUp: () => void): void {
-    this.#hangUp = hangUp;
-    if (this.requested) hangUp();
+  /** Aborts on the first ctrl-C or SIGTERM. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether a hang-up was asked for. */
+  get requested(): boolean {
+    return this.#controller.signal.aborted;
   }
 
   dispose(): void {

@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
 import { DEFAULT_MAX_DELAY_MS } from '../audio/catch-up.js';
 import { locateFfmpeg } from '../audio/ffmpeg.js';
-import { pipeUrl, resolveServer } from '../client/index.js';
-import { Listener } from '../session/listener.js';
+import type { CallEnd } from '../session/ends.js';
+import { Listener, RecordError } from '../session/listener.js';
+import { conclude, endOfDial } from './conclude.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { asCliError, ffmpegFailure } from './failures.js';
+import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
-import { delayBound } from './parse.js';
+import { delayBound, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
+import { holdText, WAIT_HELP, waitOf, where } from './plan.js';
+import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { seconds, wireRate } from './status-text.js';
 
@@ -18,9 +21,10 @@ export interface ListenFlags {
   device?: string;
   ffmpeg?: string;
   quiet?: boolean;
-  /** ms; null: never drop. */
-  maxDelay?: number | null;
+  /** ms; 0: never drop. */
+  maxDelay?: number;
   reconnect?: boolean;
+  wait?: number;
 }
 
 export function registerListen(program: Command): void {
@@ -35,6 +39,7 @@ export function registerListen(program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
     .option('--max-delay <ms>', 'after a stall, drop the oldest audio so you hear at most this much late (0 or off: keep it all)', delayBound, DEFAULT_MAX_DELAY_MS)
     .option('--reconnect', 'when the stream is cut or the relay restarts, dial the same name again')
+    .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('-q, --quiet', 'no status output')
     .action(async (name: string, flags: ListenFlags) => listen(name, flags));
 }
@@ -44,50 +49,48 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
   const hangUp = new HangUpSignal();
   try {
     const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
-    const server = resolveServer(flags.server, process.env);
-    const url = pipeUrl(server, name);
+    const at = where(name, flags, process.env);
     const target = await playbackTarget(flags, ffmpeg);
-    const current = new Listener({
+    const listener = new Listener({
       ffmpegPath: ffmpeg.path,
       target,
       decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
-      url,
-      name,
+      url: at.url,
+      name: at.name,
+      signal: hangUp.signal,
       reconnect: flags.reconnect === true,
-      maxDelayMs: flags.maxDelay === undefined ? DEFAULT_MAX_DELAY_MS : flags.maxDelay,
-      ...(flags.record === undefined ? {} : { record: flags.record }),
+      waitSeconds: waitOf(flags),
+      maxDelayMs: flags.maxDelay ?? DEFAULT_MAX_DELAY_MS,
+      record: flags.record,
     });
-    hangUp.whenAsked(() => current.hangUp());
-    const line = (): string => {
-      const ms = Date.now() - (current.startedAt ?? Date.now());
-      return `listening ${formatElapsed(ms)} · ${wireRate(current.bytesReceived, ms)} · ${Math.round(current.behindMs)} ms behind · ${name}`;
-    };
-    let connectedOnce = false;
-    current.on('connected', (gapMs) => {
-      status.show(gapMs > 0 ? `back after a ${seconds(gapMs)} gap` : `connected to ${name}: listening`);
-      connectedOnce = true;
+    listener.on('connected', (gapMs) => {
+      if (gapMs > 0) status.event(`back after a ${seconds(gapMs)} gap`);
+      else status.event(`connected to ${at.name}: listening`);
+      status.showLive(`listening · ${at.name}`);
     });
-    current.on('lost', (reason, delayMs) => status.show(`${reason}: reconnecting to ${name} in ${seconds(delayMs)}…`));
+    listener.on('lost', (reason, delayMs) => {
+      status.event(`${reason}: reconnecting to ${at.name} in ${seconds(delayMs)}…`);
+      status.showLive(`reconnecting to ${at.name}…`);
+    });
     // One line per catch-up, not per dropped page.
-    current.on('skip', (event) => status.show(`caught up: skipped ${seconds(event.skippedMs)} of late audio`));
-    status.show(`waiting for the talker on ${name} (${url.origin})`);
+    listener.on('skip', (event) => status.event(`caught up: skipped ${seconds(event.skippedMs)} of late audio`));
+    status.state(`waiting for the talker on ${at.name} (${at.url.origin} holds a call up to ${holdText(waitOf(flags))})`);
     const ticker = setInterval(() => {
-      if (current.startedAt !== undefined) status.update(line());
+      if (listener.startedAt === undefined) return;
+      const ms = Date.now() - listener.startedAt;
+      status.update(`listening ${formatElapsed(ms)} · ${wireRate(listener.bytesReceived, ms)} · ${Math.round(listener.behindMs)} ms behind · ${at.name}`);
     }, 250);
-    let end;
+    let end: CallEnd;
     try {
-      end = await current.run();
+      const heard = await listener.run();
+      end = heard.kind === 'lost' ? { kind: 'cut', error: heard.error } : heard.kind === 'hung-up' && listener.startedAt === undefined ? { kind: 'interrupted' } : heard;
+    } catch (error) {
+      if (error instanceof RecordError) throw new CliError(error.message, ExitCode.usage, { cause: error });
+      end = endOfDial(error, hangUp);
     } finally {
       clearInterval(ticker);
     }
-    const elapsed = formatElapsed(Date.now() - (current.startedAt ?? Date.now()));
-    if (end.kind === 'hung-up') {
-      if (!connectedOnce) throw new CliError('interrupted before the talker came', ExitCode.interrupted);
-      return status.done(`left ${name} after ${elapsed}`);
-    }
-    if (end.kind === 'ffmpeg-failed') throw ffmpegFailure(end.outcome);
-    if (end.kind === 'cut') throw new CliError(`the call was cut off after ${elapsed} (${end.reason})`, ExitCode.streamAborted);
-    status.done(`call ended: the talker hung up after ${elapsed}`);
+    conclude(status, 'listen', end, { name: at.name, elapsed: formatElapsed(Date.now() - (listener.startedAt ?? Date.now())) });
   } catch (error) {
     status.stop();
     throw asCliError(error);

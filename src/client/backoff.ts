@@ -32,7 +32,8 @@ export const DEFAULT_BACKOFF: BackoffPolicy = {
   giveUpAfterMs: 5 * 60_000,
   // busy: in a duplex call the other side may still be switching roles (our own dead connection is
   // replaced by the relay, see SESSION_HEADER); 408: one hold (5 min) already passed while redialing.
-  maxInARow: { busy: 5, 'nobody-came': 1, 'untrusted-certificate': 0, refused: 0 },
+  // What will not change by dialing again ends at once.
+  maxInARow: { busy: 5, 'nobody-came': 1, 'untrusted-certificate': 0, refused: 0, 'not-a-pipe': 0, redirected: 0 },
 };
 
 /** The delay before attempt `attempt` (1 = the first redial); `random` is uniform in [0, 1). */
@@ -50,13 +51,13 @@ export interface RedialState {
   /** How long the call has been down, ms. */
   readonly downForMs: number;
   /** The kind of the last failures and how many of that kind came in a row. */
-  readonly lastKind: PipeErrorKind | 'lost';
+  readonly lastKind: PipeErrorKind;
   readonly sameKindInARow: number;
 }
 
 /** Whether to dial again after `failure`, and when. */
 export function decideRedial(state: RedialState, random: number, policy: BackoffPolicy = DEFAULT_BACKOFF): RedialDecision {
-  const limit = state.lastKind === 'lost' ? undefined : policy.maxInARow[state.lastKind];
+  const limit = policy.maxInARow[state.lastKind];
   if (limit !== undefined && state.sameKindInARow > limit) {
     return { redial: false, reason: `gave up after ${state.sameKindInARow} ${state.sameKindInARow === 1 ? 'try' : 'tries'}` };
   }
@@ -70,16 +71,16 @@ export function decideRedial(state: RedialState, random: number, policy: Backoff
 export class Outage {
   readonly startedAt: number;
   #attempt = 0;
-  #lastKind: PipeErrorKind | 'lost' = 'lost';
+  #lastKind: PipeErrorKind | undefined;
   #inARow = 0;
 
   constructor(now: number) {
     this.startedAt = now;
   }
 
-  /** Records a failure (a PipeError's kind, or 'lost' for a connection that dropped) and returns the state. */
-  record(failure: PipeError | 'lost', now: number): RedialState {
-    const kind = failure === 'lost' ? 'lost' : failure.kind;
+  /** Records a failure (its kind: `lost` for a connection that dropped) and returns the state. */
+  record(failure: PipeError, now: number): RedialState {
+    const kind = failure.kind;
     this.#inARow = kind === this.#lastKind ? this.#inARow + 1 : 1;
     this.#lastKind = kind;
     this.#attempt += 1;

@@ -1,4 +1,4 @@
-import { PIPE_PREFIX, pipeNameProblem } from '../relay/target.js';
+import { PIPE_PREFIX, pipeNameProblem } from '../wire.js';
 
 /** The public pipe, used when neither `--server` nor HOODYCALL_SERVER says otherwise. */
 export const PUBLIC_SERVER = 'https://pipe.containers.hoody.com';

@@ -3,7 +3,7 @@
  * taken in sample N (its meter tap) and when the listener's decoder put out sample N (its tap).
  * Opus keeps the sample count (pre-skip is removed on decoding), so sample N is the same instant of
  * the same audio at both ends: the difference is encoder + Ogg + pipe + decoder, everything but the
- * device buffers. Valid while no audio is dropped in between (reset after a catch-up or a gap).
+ * device buffers. Audio dropped in between (a catch-up) shifts the numbering; measuredDelay takes it in.
  */
 export class SampleClock {
   readonly #rate: number;
@@ -47,11 +47,16 @@ export class SampleClock {
   }
 }
 
-/** The delay (ms) of the newest sample the decoder put out, or null when it cannot be matched. */
-export function measuredDelay(captured: SampleClock, decoded: SampleClock): number | null {
+/**
+ * The delay (ms) of the newest sample the decoder put out, or null when it cannot be matched.
+ * `skippedSamples`: audio the listener's catch-up dropped before the decoder (at the clocks' rate):
+ * the decoder's sample N is then the encoder's sample N + skipped, not N, and counting it as N would
+ * add every dropped page to the delay for the rest of the call.
+ */
+export function measuredDelay(captured: SampleClock, decoded: SampleClock, skippedSamples = 0): number | null {
   const sample = decoded.samples;
   if (sample === 0) return null;
-  const capturedAt = captured.timeOf(sample);
+  const capturedAt = captured.timeOf(sample + skippedSamples);
   const decodedAt = decoded.timeOf(sample);
   if (capturedAt === null || decodedAt === null) return null;
   return decodedAt - capturedAt;

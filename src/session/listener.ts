@@ -1,17 +1,17 @@
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'got';
-import { containerOf, listenArgs, meterTapArgs, type PlaybackTarget, webmToOggArgs } from '../audio/args.js';
+import { listenArgs, meterTapArgs, type PlaybackTarget, webmToOggArgs } from '../audio/args.js';
 import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
-import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
+import { NotOggError, type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { playerArgs, type PlayerTarget } from '../audio/player.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
-import type { BackoffPolicy } from '../client/backoff.js';
-import { PipeError, type PipeErrorKind } from '../client/index.js';
-import { PipeReceiver } from './receiver.js';
-import { METER_RATE } from './talker.js';
+import type { BackoffPolicy, PipeErrorKind } from '../client/index.js';
+import { audioContainer, mediaEssence, stripControls } from '../wire.js';
+import { ContentError, PipeReceiver, type ReceiverEnd } from './receiver.js';
+import { type FfmpegFailed, METER_RATE } from './talker.js';
 
 export interface ListenerOptions {
   readonly ffmpegPath: string;
@@ -21,15 +21,19 @@ export interface ListenerOptions {
   readonly decoderStdout: 'inherit' | 'ignore';
   readonly url: URL;
   readonly name: string;
+  /** Hanging up: a waiting dial, the stream or a pending redial ends at once. */
+  readonly signal: AbortSignal;
   readonly reconnect: boolean;
+  /** How long the first dial waits for the talker, s (`?wait=`). */
+  readonly waitSeconds?: number | undefined;
   /** null: never drop audio to catch up. */
   readonly maxDelayMs?: number | null;
   /** Also keep the received stream, as it came, in this file. */
-  readonly record?: string;
-  readonly policy?: BackoffPolicy;
-  readonly lostAfterMs?: number;
+  readonly record?: string | undefined;
+  readonly policy?: BackoffPolicy | undefined;
+  readonly lostAfterMs?: number | undefined;
   /** Tap the decoder's output (low-rate PCM) to time it: `decoded` events. */
-  readonly meter?: boolean;
+  readonly meter?: boolean | undefined;
 }
 
 export interface ListenerEvents {
@@ -41,17 +45,23 @@ export interface ListenerEvents {
   decoded: [samples: number];
 }
 
+/** How a listener's call ended, as data. */
 export type ListenEnd =
-  | { readonly kind: 'finished' }
-  | { readonly kind: 'hung-up' }
-  | { readonly kind: 'cut'; readonly reason: string }
-  | { readonly kind: 'ffmpeg-failed'; readonly outcome: Extract<FfmpegOutcome, { ok: false }> };
+  | ReceiverEnd
+  /** What the pipe carries is not audio we can play (its type, or bytes that are not Ogg). */
+  | { readonly kind: 'not-audio'; readonly detail: string }
+  | { readonly kind: 'audio-failed'; readonly outcome: FfmpegFailed };
 
-/** The audio the relay carries; an HTML error page or a JSON answer fed to the decoder would fail obscurely. */
-function isAudio(contentType: string | undefined): boolean {
-  const essence = (contentType ?? 'application/octet-stream').split(';')[0]?.trim().toLowerCase() ?? '';
-  return essence.startsWith('audio/') || essence === 'application/ogg' || essence === 'application/octet-stream';
+/** The pipe carries something a decoder would fail on obscurely: an HTML error page, a JSON answer, garbage. */
+export class NotAudioError extends ContentError {
+  override readonly name = 'NotAudioError';
 }
+
+/**
+ * A relay's stream that is not Ogg within this many bytes is not a call: an endless garbage body
+ * must end the call with its reason, not keep the splitter searching at full CPU.
+ */
+const MAX_BYTES_WITHOUT_A_PAGE = 64 * 1024;
 
 function startsBeforeDialing(target: PlaybackTarget | PlayerTarget): boolean {
   return target.kind !== 'wav' || target.path === '-';
@@ -72,10 +82,13 @@ interface Decoder {
  */
 export class Listener extends EventEmitter<ListenerEvents> {
   readonly #options: ListenerOptions;
-  readonly #abort = new AbortController();
+  /** Ends the receiver: the user's hang-up, or a decoder that died. */
+  readonly #stop = new AbortController();
   readonly #receiver: PipeReceiver;
   #decoder: Decoder | null = null;
-  #decoderFailed: Extract<FfmpegOutcome, { ok: false }> | null = null;
+  #decoderFailed: FfmpegFailed | null = null;
+  /** skippedMs of a decoder already closed. */
+  #skippedBefore = 0;
   #record: WriteStream | null = null;
   #startedAt: number | undefined;
 
@@ -85,10 +98,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.#receiver = new PipeReceiver({
       url: options.url,
       name: options.name,
-      signal: this.#abort.signal,
+      signal: AbortSignal.any([options.signal, this.#stop.signal]),
       reconnect: options.reconnect,
-      ...(options.policy === undefined ? {} : { policy: options.policy }),
-      ...(options.lostAfterMs === undefined ? {} : { lostAfterMs: options.lostAfterMs }),
+      policy: options.policy,
+      lostAfterMs: options.lostAfterMs,
+      waitSeconds: options.waitSeconds,
     });
     this.#receiver.on('dialing', (attempt) => this.emit('dialing', attempt));
     this.#receiver.on('connected', (_response, gapMs) => this.emit('connected', gapMs));
@@ -104,57 +118,69 @@ export class Listener extends EventEmitter<ListenerEvents> {
     return this.#decoder?.edge.behindMs ?? 0;
   }
 
+  /** Audio the catch-up has dropped so far in this call, ms. */
+  get skippedMs(): number {
+    return this.#decoder?.edge.skippedMs ?? this.#skippedBefore;
+  }
+
   get startedAt(): number | undefined {
     return this.#startedAt;
   }
 
-  /** Runs the call to its end. `retry`: kinds of first-dial failures to redial (a duplex call's role switch). */
+  /**
+   * Runs the call to its end. `retry`: kinds of first-dial failures to redial (a duplex call's role
+   * switch). A first dial's refusal is thrown (a PipeError).
+   */
   async run(retry: readonly PipeErrorKind[] = []): Promise<ListenEnd> {
     let end: ListenEnd;
     try {
+      // Opened before dialing: a --record path that cannot be written is said at once, not mid-call.
+      await this.#openRecord();
       // ffmpeg's start-up (~50 ms) would otherwise hold the first pages in a pipe, and that queue
       // stays as delay for the whole call. A decoder waiting on its input opens no speaker yet. Not
       // for a WAV file, which ffmpeg would create (or empty) before the call even connects.
       if (startsBeforeDialing(this.#options.target)) this.#startDecoder();
-      const result = await this.#receiver.run((stream, response) => this.#consume(stream, response), retry);
-      end = result.kind === 'finished' ? result : { kind: 'cut', reason: result.reason };
+      end = await this.#receiver.run((stream, response) => this.#consume(stream, response), retry);
     } catch (error) {
-      if (this.#decoderFailed !== null) end = { kind: 'ffmpeg-failed', outcome: this.#decoderFailed };
-      else if (this.#abort.signal.aborted) end = { kind: 'hung-up' };
+      if (error instanceof NotAudioError) end = { kind: 'not-audio', detail: error.message };
       else {
         await this.#closeDecoder();
         throw error;
       }
     }
+    if (this.#decoderFailed !== null) end = { kind: 'audio-failed', outcome: this.#decoderFailed };
     const outcome = await this.#closeDecoder();
     // A call hung up before its first byte leaves the decoder with an empty input, which it calls a failure.
     const heardAnything = this.#receiver.bytesReceived > 0;
-    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up' && heardAnything) return { kind: 'ffmpeg-failed', outcome };
+    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up' && end.kind !== 'not-audio' && heardAnything) return { kind: 'audio-failed', outcome };
     return end;
-  }
-
-  hangUp(): void {
-    this.#abort.abort();
   }
 
   async #consume(stream: Readable, response: Response): Promise<void> {
     const contentType = response.headers['content-type'];
-    if (!isAudio(contentType)) {
+    const container = audioContainer(contentType);
+    if (container === null) {
       stream.destroy();
-      throw new PipeError('refused', `${this.#options.name} carries ${contentType ?? 'no type'}, not audio`);
+      throw new NotAudioError(`${this.#options.name} carries ${stripControls(mediaEssence(contentType)).slice(0, 100)}, not Ogg or WebM audio`);
     }
     const decoder = this.#decoder ?? this.#startDecoder();
     this.#startedAt ??= Date.now();
-    const record = this.#recordTap();
-    const tap = record === null ? [] : [record];
-    if (containerOf(contentType) === 'webm') {
+    const tap = this.#record === null ? [] : [recordTap(this.#record)];
+    if (container === 'webm') {
       // WebM (a browser's MediaRecorder) cannot be chained, so each connection is remuxed to Ogg by an
       // ffmpeg of its own (`-c:a copy`): the call keeps one decoder, and the catch-up, across reconnects.
       await this.#remuxWebm(stream, tap, decoder.edge);
       return;
     }
     // Whole pages only: a cut connection leaves half a page behind, which the splitter drops.
-    await pipeline([stream, ...tap, new OggPageSplitter(), feeding(decoder.edge)]);
+    await pipeline([stream, ...tap, oggPages(), feeding(decoder.edge)]).catch((error: unknown) => {
+      throw this.#notOgg(error);
+    });
+  }
+
+  /** A splitter's "no Ogg here" as the call's end; anything else as it is. */
+  #notOgg(error: unknown): unknown {
+    return error instanceof NotOggError ? new NotAudioError(`${this.#options.name} carries bytes that are not an Ogg stream (${error.message})`, { cause: error }) : error;
   }
 
   async #remuxWebm(stream: Readable, tap: Transform[], edge: LiveEdge): Promise<void> {
@@ -162,15 +188,15 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (remux.stdin === null || remux.stdout === null) throw new Error('ffmpeg has no stdin or stdout');
     let cut: unknown = null;
     try {
-      await Promise.all([pipeline([stream, ...tap, remux.stdin]), pipeline([remux.stdout, new OggPageSplitter(), feeding(edge)])]);
+      await Promise.all([pipeline([stream, ...tap, remux.stdin]), pipeline([remux.stdout, oggPages(), feeding(edge)])]);
     } catch (error) {
-      cut = error;
+      cut = this.#notOgg(error);
     } finally {
       remux.stop(500);
     }
-    const outcome = await remux.outcome;
-    if (!outcome.ok) throw new PipeError('aborted', `the WebM stream could not be read: ${outcome.message}`);
     if (cut !== null) throw cut;
+    const outcome = await remux.outcome;
+    if (!outcome.ok) throw new NotAudioError(`the WebM stream could not be read: ${outcome.message}`);
   }
 
   /** The call's one decoder (Ogg in), behind the live-edge keeper that every connection feeds. */
@@ -196,7 +222,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     void run.outcome.then((outcome) => {
       if (outcome.ok || this.#decoder !== decoder) return;
       this.#decoderFailed = outcome;
-      this.#abort.abort();
+      this.#stop.abort();
     });
     this.#decoder = decoder;
     return decoder;
@@ -209,6 +235,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.#record?.end();
     this.#record = null;
     if (decoder === null) return null;
+    this.#skippedBefore = decoder.edge.skippedMs;
     decoder.edge.end();
     await decoder.fed;
     const exited = await Promise.race([decoder.run.outcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000).unref())]);
@@ -217,18 +244,39 @@ export class Listener extends EventEmitter<ListenerEvents> {
     return decoder.run.outcome;
   }
 
-  /** A pass-through that copies the call into the `--record` file (kept across reconnects: chained Ogg). */
-  #recordTap(): Transform | null {
-    if (this.#options.record === undefined) return null;
-    this.#record ??= createWriteStream(this.#options.record);
-    const file = this.#record;
-    return new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        file.write(chunk);
-        callback(null, chunk);
-      },
-    });
+  /** The `--record` file, opened (and its failure said) before the call. */
+  async #openRecord(): Promise<void> {
+    if (this.#options.record === undefined || this.#record !== null) return;
+    const file = createWriteStream(this.#options.record);
+    try {
+      await once(file, 'open');
+    } catch (error) {
+      throw new RecordError(`cannot write --record ${this.#options.record}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, { cause: error });
+    }
+    // A disk that fills mid-call loses the recording, not the call.
+    file.on('error', () => undefined);
+    this.#record = file;
   }
+}
+
+/** The `--record` file cannot be written. */
+export class RecordError extends Error {
+  override readonly name = 'RecordError';
+}
+
+/** A pass-through that copies the call into the `--record` file (kept across reconnects: chained Ogg). */
+function recordTap(file: WriteStream): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!file.destroyed) file.write(chunk);
+      callback(null, chunk);
+    },
+  });
+}
+
+/** Whole Ogg pages of a connection; bytes that never make a page are not audio (NotOggError). */
+function oggPages(): OggPageSplitter {
+  return new OggPageSplitter({ maxBytesWithoutPage: MAX_BYTES_WITHOUT_A_PAGE });
 }
 
 /** Writes each page into `edge`, which outlives this connection: its end is not passed on. */

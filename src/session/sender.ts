@@ -1,9 +1,7 @@
 import { EventEmitter, once } from 'node:events';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type BackoffPolicy, decideRedial, DEFAULT_BACKOFF, Outage } from '../client/backoff.js';
-import { newSession, openUpload, PipeError, type PipeErrorKind, type PipeRequest } from '../client/index.js';
-import { HEARTBEAT_HEADER } from '../wire.js';
+import { type BackoffPolicy, dialUpload, newSession, PipeError, type PipeErrorKind, redials, type Upload } from '../client/index.js';
+import { LOST_AFTER_MS, silenceText, watchLink } from './watchdog.js';
 
 /**
  * Turns the units of a live source (Ogg pages) into the bytes of the current connection. Each
@@ -20,18 +18,17 @@ export interface SenderOptions {
   readonly url: URL;
   readonly name: string;
   readonly contentType: string;
-  /** Aborting hangs up: a waiting dial or a pending redial ends at once. */
+  /** Aborting cancels a dial, or a redial's wait, at once. To end a call cleanly, end the source. */
   readonly signal: AbortSignal;
   /** Redial the same name when the connection is lost. */
   readonly reconnect: boolean;
-  readonly policy?: BackoffPolicy;
-  /**
-   * A connection whose queued bytes have not moved for this long is lost (a dead link never errors
-   * on its own: TCP retransmits for many minutes).
-   */
-  readonly lostAfterMs?: number;
+  readonly policy?: BackoffPolicy | undefined;
+  /** A connection silent (or stuck) this long is lost; default LOST_AFTER_MS. */
+  readonly lostAfterMs?: number | undefined;
   /** Never queue more than this in user space (8 KiB ≈ 2 s of a call): beyond it, live units are dropped. */
-  readonly maxQueuedBytes?: number;
+  readonly maxQueuedBytes?: number | undefined;
+  /** How long a dial waits for the listener, s (`?wait=`). */
+  readonly waitSeconds?: number | undefined;
 }
 
 export interface SenderEvents {
@@ -43,21 +40,25 @@ export interface SenderEvents {
   lost: [reason: string, delayMs: number];
 }
 
+/** How a sender's call ended, as data. */
 export type SenderEnd =
-  /** The source ended and the last bytes reached the relay. */
-  | { readonly kind: 'finished'; readonly relayText: string }
-  /** The receiver left (or the link dropped) and no redial was asked for or possible. */
-  | { readonly kind: 'cut'; readonly reason: string; readonly relayText: string };
+  /** The source ended and the relay took the last bytes. */
+  | { readonly kind: 'finished' }
+  /** The relay said the receiver left: the listener hung up. */
+  | { readonly kind: 'listener-left' }
+  /** We hung up while no connection was up (during a redial). */
+  | { readonly kind: 'hung-up' }
+  /** The connection was lost and not redialed (or the redials gave up). */
+  | { readonly kind: 'lost'; readonly error: PipeError };
 
-const RECEIVER_LEFT = /receiver left|receivers? (?:has |have )?(?:left|gone)/i;
+/** How long a finished upload waits for the relay's confirmation (the end of its response). */
+const FINISH_CONFIRM_MS = 10_000;
 
-/** One connection to the relay and how it ended. */
+/** One connection to the relay. */
 interface Connection {
-  readonly request: PipeRequest;
-  /** The relay's progress lines on the response. */
-  relayText: string;
-  /** Settles with a reason when the connection is lost before we ended it. */
-  readonly lost: Promise<string>;
+  readonly upload: Upload;
+  /** Settles with why, when the connection is lost before we ended it. */
+  readonly lost: Promise<PipeError>;
   /** When a write last reached the socket. */
   lastProgressAt: number;
   /** We ended the body: the response's end is the relay's confirmation, not a loss. */
@@ -72,8 +73,7 @@ interface Connection {
 export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
   readonly #options: SenderOptions;
   /** Sent on every dial of this call, so a redial replaces a connection the relay still holds. */
-  readonly #session: string;
-  readonly #policy: BackoffPolicy;
+  readonly #session = newSession();
   #connection: Connection | null = null;
   /** Bytes put on the wire, headers of restarted streams included. */
   bytesSent = 0;
@@ -83,8 +83,6 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
   constructor(options: SenderOptions) {
     super();
     this.#options = options;
-    this.#session = newSession();
-    this.#policy = options.policy ?? DEFAULT_BACKOFF;
   }
 
   get connected(): boolean {
@@ -96,31 +94,27 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
    * kinds in `retry` (e.g. 'busy' while the other side of a duplex call is still switching roles).
    */
   async dial(retry: readonly PipeErrorKind[] = []): Promise<void> {
-    const outage = new Outage(Date.now());
-    for (;;) {
+    for await (const attempt of redials({ policy: this.#options.policy, signal: this.#options.signal })) {
       try {
-        this.#connection = await this.#open(0);
+        this.#connection = await this.#open(attempt.number);
         this.emit('connected', 0);
         return;
       } catch (error) {
         if (!(error instanceof PipeError) || !retry.includes(error.kind)) throw error;
-        const decision = decideRedial(outage.record(error, Date.now()), Math.random(), this.#policy);
-        if (!decision.redial) throw error;
-        await sleep(decision.delayMs, undefined, { signal: this.#options.signal });
+        attempt.failed(error);
       }
     }
   }
 
   /**
-   * Streams `source` until it ends (resolves 'finished') or the call is cut for good. Call after
-   * `dial()`. The source is read as it comes, never paused: a live capture must not back up.
+   * Streams `source` until it ends (resolves 'finished') or the call is over. Call after `dial()`.
+   * The source is read as it comes, never paused: a live capture must not back up.
    */
   async stream(source: Readable, restreamer: Restreamer<Unit>): Promise<SenderEnd> {
     const maxQueuedBytes = this.#options.maxQueuedBytes ?? 8_192;
-    let lastRelayText = '';
     const onUnit = (unit: Unit): void => {
       const connection = this.#connection;
-      if (connection === null || connection.request.stream.writableLength > maxQueuedBytes) {
+      if (connection === null || connection.upload.stream.writableLength > maxQueuedBytes) {
         this.unitsDropped += 1;
         return;
       }
@@ -129,126 +123,143 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
       this.bytesSent += bytes.length;
       // got's request stream has a high-water mark of 0 (every write says "wait"), so the queue
       // length, not write()'s answer, tells a congested link from a working one.
-      connection.request.stream.write(bytes, () => (connection.lastProgressAt = Date.now()));
+      connection.upload.stream.write(bytes, () => (connection.lastProgressAt = Date.now()));
     };
+    const sourceDone = new AbortController();
     const sourceEnded = once(source, 'end').then(
       () => ({ kind: 'end' as const }),
       (error: unknown) => ({ kind: 'error' as const, error }),
     );
+    void sourceEnded.then(() => sourceDone.abort());
     restreamer.restart();
     source.on('data', onUnit);
     try {
       for (;;) {
         const connection = this.#connection;
         if (connection === null) throw new Error('PipeSender.stream() before dial()');
-        const outcome = await Promise.race([sourceEnded, connection.lost.then((reason) => ({ kind: 'lost' as const, reason }))]);
+        const outcome = await Promise.race([sourceEnded, connection.lost.then((error) => ({ kind: 'lost' as const, error }))]);
         if (outcome.kind === 'error') throw outcome.error;
         if (outcome.kind === 'end') return await this.#finish(connection);
-        lastRelayText = connection.relayText;
-        // A dead link never closes by itself: its socket would keep the process alive after the call.
-        connection.request.stream.destroy();
-        this.#connection = null;
-        if (this.#options.signal.aborted) return { kind: 'cut', reason: 'hung up', relayText: lastRelayText };
-        const reason = RECEIVER_LEFT.test(connection.relayText) ? 'the listener left' : outcome.reason;
-        if (!this.#options.reconnect) return { kind: 'cut', reason, relayText: lastRelayText };
-        const redialed = await this.#redial(reason, sourceEnded);
-        if (redialed === null) return { kind: 'cut', reason, relayText: lastRelayText };
+        this.#drop(connection);
+        // The relay said the receiver left: the listener hung up, whatever else we would do.
+        if (connection.upload.status.receiversLeft) return { kind: 'listener-left' };
+        if (this.#options.signal.aborted) return { kind: 'hung-up' };
+        if (!this.#options.reconnect) return { kind: 'lost', error: outcome.error };
+        const redialed = await this.#redial(outcome.error, sourceDone.signal);
+        if (redialed !== null) return redialed;
         restreamer.restart();
       }
     } finally {
       source.off('data', onUnit);
-      this.#connection?.request.stream.destroy();
-      this.#connection = null;
+      if (this.#connection !== null) this.#drop(this.#connection);
     }
   }
 
-  /** Redials until connected (returns the gap) or until the policy, the hang-up or the source's end stops it (null). */
-  async #redial(reason: string, sourceEnded: Promise<unknown>): Promise<number | null> {
-    const outage = new Outage(Date.now());
-    let failure: PipeError | 'lost' = 'lost';
-    let ended = false;
-    void sourceEnded.then(() => (ended = true));
-    for (let attempt = 1; ; attempt++) {
-      const decision = decideRedial(outage.record(failure, Date.now()), Math.random(), this.#policy);
-      if (!decision.redial) throw new PipeError(failure === 'lost' ? 'aborted' : failure.kind, `${reason}; ${decision.reason}`);
-      this.emit('lost', reason, decision.delayMs);
-      await Promise.race([sleep(decision.delayMs, undefined, { signal: this.#options.signal }), sourceEnded]);
-      if (ended) return null;
-      try {
-        // The source may end while we wait for a receiver: then there is nothing left to send.
-        const opened = this.#open(attempt);
-        const connection = await Promise.race([opened, sourceEnded.then(() => null)]);
-        if (connection === null) {
-          void opened.then((late) => late.request.stream.destroy(), () => undefined);
-          return null;
+  /** Redials until connected (null) or until the policy, the hang-up or the source's end says the call is over. */
+  async #redial(loss: PipeError, sourceDone: AbortSignal): Promise<SenderEnd | null> {
+    const stop = AbortSignal.any([this.#options.signal, sourceDone]);
+    const startedAt = Date.now();
+    try {
+      for await (const attempt of redials({ policy: this.#options.policy, signal: stop, onWait: (reason, delayMs) => this.emit('lost', reason, delayMs) })) {
+        // The loss itself is the first failure: the series waits its backoff before the first redial.
+        if (attempt.number === 0) {
+          attempt.failed(loss);
+          continue;
         }
-        this.#connection = connection;
-        const gapMs = Date.now() - outage.startedAt;
-        this.emit('connected', gapMs);
-        return gapMs;
-      } catch (error) {
-        if (this.#options.signal.aborted) throw error;
-        if (!(error instanceof PipeError)) throw error;
-        failure = error;
-        reason = error.message;
+        try {
+          // The connection outlives this wait, so it takes the hang-up signal, not `stop`; a source
+          // that ends while it dials leaves it unused.
+          const opening = this.#open(attempt.number);
+          const opened = await Promise.race([opening, whenAborted(sourceDone).then(() => null)]);
+          if (opened === null) {
+            void opening.then((late) => this.#drop(late), () => undefined);
+            break;
+          }
+          this.#connection = opened;
+          this.emit('connected', Date.now() - startedAt);
+          return null;
+        } catch (error) {
+          if (!(error instanceof PipeError)) throw error;
+          attempt.failed(error);
+        }
       }
+    } catch (error) {
+      if (this.#options.signal.aborted) return { kind: 'hung-up' };
+      // The source ended while the call was down: nothing is left to send, and the listener missed its end.
+      if (sourceDone.aborted) return { kind: 'lost', error: loss };
+      if (error instanceof PipeError) return { kind: 'lost', error };
+      throw error;
     }
+    // The source ended while the call was down.
+    if (this.#options.signal.aborted) return { kind: 'hung-up' };
+    return { kind: 'lost', error: loss };
   }
 
   async #open(attempt: number): Promise<Connection> {
     this.emit('dialing', attempt);
-    const request = openUpload(this.#options.url, this.#options.name, { signal: this.#options.signal, contentType: this.#options.contentType, session: this.#session });
-    let response;
-    try {
-      response = await request.connected;
-    } catch (error) {
-      request.stream.destroy();
-      throw error;
-    }
-    const connection: Connection = { request, relayText: '', lost: Promise.resolve(''), lastProgressAt: Date.now(), finishing: false };
+    const upload = await dialUpload(this.#options.url, this.#options.name, {
+      signal: this.#options.signal,
+      contentType: this.#options.contentType,
+      session: this.#session,
+      waitSeconds: this.#options.waitSeconds,
+    });
+    const lostAfterMs = this.#options.lostAfterMs ?? LOST_AFTER_MS;
     // A relay that promises a line every N ms (ours, to a sender with a session id): their absence is
     // how a dead link shows, long before our writes stop being taken.
-    const heartbeatMs = Number(response.headers[HEARTBEAT_HEADER] ?? 0);
-    let heardAt = Date.now();
-    request.stream.on('data', (chunk: Buffer) => {
-      heardAt = Date.now();
-      if (connection.relayText.length < 4_096) connection.relayText += chunk.toString();
-    });
-    const lostAfterMs = this.#options.lostAfterMs ?? 5_000;
-    const silentAfterMs = Math.max(lostAfterMs, 2 * heartbeatMs);
-    (connection as { lost: Promise<string> }).lost = new Promise<string>((resolve) => {
-      const checker = setInterval(() => {
-        if (request.stream.writableLength > 0 && Date.now() - connection.lastProgressAt > lostAfterMs) {
-          resolve(`nothing got through for ${Math.round(lostAfterMs / 1000)} s`);
-        } else if (heartbeatMs > 0 && !connection.finishing && Date.now() - heardAt > silentAfterMs) {
-          resolve(`nothing heard from the relay for ${Math.round(silentAfterMs / 1000)} s`);
-        }
-      }, 500);
-      checker.unref();
+    const silentAfterMs = Math.max(lostAfterMs, 2 * upload.heartbeatMs);
+    const connection: Connection = { upload, lastProgressAt: Date.now(), finishing: false, lost: Promise.resolve(new PipeError('lost', '')) };
+    const { stream, status } = upload;
+    (connection as { lost: Promise<PipeError> }).lost = new Promise<PipeError>((resolve) => {
+      const watchdog = watchLink(
+        () => {
+          if (stream.writableLength > 0 && Date.now() - connection.lastProgressAt > lostAfterMs) return `nothing got through for ${silenceText(lostAfterMs)}`;
+          if (upload.heartbeatMs > 0 && !connection.finishing && Date.now() - status.heardAt > silentAfterMs) {
+            return `nothing heard from the relay for ${silenceText(silentAfterMs)}`;
+          }
+          return null;
+        },
+        (reason) => resolve(new PipeError('lost', reason)),
+      );
       const done = (reason: string): void => {
-        clearInterval(checker);
-        resolve(reason);
+        watchdog.stop();
+        resolve(new PipeError('lost', reason));
       };
-      request.stream.once('error', (error: Error) => done(`the connection dropped (${error.message})`));
-      request.stream.once('end', () => {
-        if (!connection.finishing) done('the relay ended the call');
+      stream.once('error', (error: Error) => done(`the connection dropped (${error.message})`));
+      stream.once('end', () => {
+        if (connection.finishing) return;
+        const failure = status.failure;
+        done(failure !== null && 'reason' in failure ? `the relay ended the call (${failure.reason})` : 'the relay ended the call');
       });
-      request.stream.once('close', () => clearInterval(checker));
+      stream.once('close', () => watchdog.stop());
     });
     return connection;
+  }
+
+  /** A connection that is over: its socket must not keep the process alive after the call. */
+  #drop(connection: Connection): void {
+    if (this.#connection === connection) this.#connection = null;
+    connection.upload.stream.destroy();
   }
 
   /** The source ended: end this connection's body and wait for the relay to confirm. */
   async #finish(connection: Connection): Promise<SenderEnd> {
     connection.finishing = true;
-    const ended = once(connection.request.stream, 'end').then(
-      () => 'ok',
-      () => 'error',
+    const ended = once(connection.upload.stream, 'end').then(
+      () => 'ok' as const,
+      () => 'error' as const,
     );
-    connection.request.stream.end();
-    const how = await Promise.race([ended, connection.lost.then(() => 'lost')]);
-    this.#connection = null;
-    if (how === 'ok') return { kind: 'finished', relayText: connection.relayText };
-    return { kind: 'cut', reason: 'the connection dropped as the call ended', relayText: connection.relayText };
+    connection.upload.stream.end();
+    // A relay that never confirms must not hold a finished call open: our last bytes are on their way.
+    const unconfirmed = new Promise<'ok'>((resolve) => setTimeout(() => resolve('ok'), FINISH_CONFIRM_MS).unref());
+    const how = await Promise.race([ended, connection.lost.then((error) => error), unconfirmed]);
+    this.#drop(connection);
+    if (how === 'ok') return { kind: 'finished' };
+    if (connection.upload.status.receiversLeft) return { kind: 'listener-left' };
+    return { kind: 'lost', error: how === 'error' ? new PipeError('lost', 'the connection dropped as the call ended') : how };
   }
+}
+
+/** Resolves when `signal` aborts (at once if it has). */
+function whenAborted(signal: AbortSignal): Promise<void> {
+  return signal.aborted ? Promise.resolve() : once(signal, 'abort').then(() => undefined);
 }

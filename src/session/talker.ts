@@ -5,8 +5,8 @@ import { LevelMeter } from '../audio/level.js';
 import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { OggRestreamer } from '../audio/ogg-restream.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
-import type { BackoffPolicy } from '../client/backoff.js';
-import type { PipeErrorKind } from '../client/index.js';
+import type { BackoffPolicy, PipeErrorKind } from '../client/index.js';
+import { OGG_OPUS } from '../wire.js';
 import { PipeSender, type SenderEnd } from './sender.js';
 import { HeldEnd, type WaitingGate } from './streams.js';
 
@@ -24,8 +24,17 @@ export interface TalkerOptions {
   readonly opus: OpusOptions;
   readonly url: URL;
   readonly name: string;
+  /**
+   * Hanging up: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream and
+   * the upload ends cleanly, so the listener hears a hang-up, not a drop. (As execa's `cancelSignal`.)
+   */
+  readonly signal: AbortSignal;
+  /** false: a hang-up after the start stops ffmpeg at once and the listener sees a cut (as execa's `gracefulCancel`). */
+  readonly graceful?: boolean | undefined;
   readonly reconnect: boolean;
-  readonly policy?: BackoffPolicy;
+  readonly policy?: BackoffPolicy | undefined;
+  /** How long the first dial waits for a listener, s (`?wait=`). */
+  readonly waitSeconds?: number | undefined;
   /** Run a level meter on the captured audio (an extra low-rate output of the same ffmpeg). */
   readonly meter: boolean;
 }
@@ -43,7 +52,9 @@ export interface TalkerEvents {
 export type TalkEnd =
   | SenderEnd
   /** ffmpeg failed (no device, a crash): the call cannot go on. */
-  | { readonly kind: 'ffmpeg-failed'; readonly outcome: Extract<FfmpegOutcome, { ok: false }> };
+  | { readonly kind: 'audio-failed'; readonly outcome: FfmpegFailed };
+
+export type FfmpegFailed = Extract<FfmpegOutcome, { ok: false }>;
 
 /** The meter taps' sample rate: plenty for a level and for timing, 16 KB/s. */
 export const METER_RATE = 8_000;
@@ -55,12 +66,14 @@ export const METER_RATE = 8_000;
  */
 export class Talker extends EventEmitter<TalkerEvents> {
   readonly #options: TalkerOptions;
-  readonly #abort = new AbortController();
+  /** Cancels the dial: a hang-up before the listener came. */
+  readonly #dial = new AbortController();
   readonly #sender: PipeSender<OggPage>;
   readonly #restreamer = new OggRestreamer();
   #ffmpeg: FfmpegRun | undefined;
-  /** The listener came and audio flows (`run()`); before, a hang-up cancels the dial. */
+  /** The listener came (`connect()` resolved); before, a hang-up cancels the dial. */
   #flowing = false;
+  #hungUp = false;
   #startedAt: number | undefined;
 
   constructor(options: TalkerOptions) {
@@ -69,11 +82,14 @@ export class Talker extends EventEmitter<TalkerEvents> {
     this.#sender = new PipeSender<OggPage>({
       url: options.url,
       name: options.name,
-      contentType: 'audio/ogg',
-      signal: this.#abort.signal,
+      contentType: OGG_OPUS,
+      signal: this.#dial.signal,
       reconnect: options.reconnect,
-      ...(options.policy === undefined ? {} : { policy: options.policy }),
+      policy: options.policy,
+      waitSeconds: options.waitSeconds,
     });
+    if (options.signal.aborted) this.#hangUp();
+    else options.signal.addEventListener('abort', () => this.#hangUp(), { once: true });
     this.#sender.on('dialing', (attempt) => this.emit('dialing', attempt));
     this.#sender.on('connected', (gapMs) => this.emit('connected', gapMs));
     this.#sender.on('lost', (reason, delayMs) => this.emit('lost', reason, delayMs));
@@ -100,7 +116,7 @@ export class Talker extends EventEmitter<TalkerEvents> {
     this.#restreamer.muted = value;
   }
 
-  /** Waits for the first listener. Rejects with a PipeError (or an AbortError after `hangUp`). */
+  /** Waits for the first listener. Rejects with a PipeError (or the abort's error after a hang-up). */
   async connect(retry: readonly PipeErrorKind[] = []): Promise<void> {
     // Audio on stdin is already flowing: an ffmpeg started only when the listener comes would find
     // its start-up (~50 ms) queued in the pipe, and that queue stays as delay for the whole call.
@@ -108,19 +124,21 @@ export class Talker extends EventEmitter<TalkerEvents> {
     if (this.#options.stdinAudio !== undefined) this.#ffmpeg ??= this.#startFfmpeg();
     try {
       await this.#sender.dial(retry);
+      this.#flowing = true;
     } catch (error) {
       this.#ffmpeg?.stop(0);
       throw error;
     }
   }
 
-  /** Streams until the source ends, the call is cut for good, or `hangUp()`. Call after `connect()`. */
+  /** Streams until the source ends, the call is over, or the signal hangs up. Call after `connect()`. */
   async run(): Promise<TalkEnd> {
     const options = this.#options;
     const stdinAudio = options.stdinAudio;
     const run = (this.#ffmpeg ??= this.#startFfmpeg());
-    this.#flowing = true;
     this.#startedAt = Date.now();
+    // Hung up between the listener's arrival and now: the stream still ends cleanly.
+    if (this.#hungUp) run.stop();
     if (stdinAudio !== undefined && run.stdin !== null) {
       stdinAudio.gate.pause();
       stdinAudio.gate.open();
@@ -143,25 +161,23 @@ export class Talker extends EventEmitter<TalkerEvents> {
     );
     run.stop(500);
     const outcome = await run.outcome;
-    if (!outcome.ok) return { kind: 'ffmpeg-failed', outcome };
+    if (!outcome.ok) return { kind: 'audio-failed', outcome };
     if ('error' in result) throw result.error;
     return result.end;
   }
 
-  /** Ends the call: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream. */
-  hangUp(): void {
-    if (this.#flowing) {
+  /** The signal's work: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream (or stops at once). */
+  #hangUp(): void {
+    this.#hungUp = true;
+    if (this.#flowing && this.#options.graceful !== false) {
       this.#ffmpeg?.stop();
+      // Between two connections there is nobody to finish the stream for: stop redialing too. (While
+      // connected, aborting would cut the upload before ffmpeg's last page.)
+      if (!this.#sender.connected) this.#dial.abort();
       return;
     }
-    this.#abort.abort();
+    this.#dial.abort();
     this.#ffmpeg?.stop(0);
-  }
-
-  /** Stops at once, without finishing the stream (the other direction of a call failed). */
-  abort(): void {
-    this.#abort.abort();
-    this.#ffmpeg?.stop();
   }
 
   #startFfmpeg(): FfmpegRun {

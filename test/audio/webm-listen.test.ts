@@ -4,19 +4,10 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { containerOf, listenArgs, oggStdinInputArgs, QUIET_ARGS, webmStdinInputArgs, webmToOggArgs } from '../../src/audio/args.js';
+import { listenArgs, oggStdinInputArgs, QUIET_ARGS, webmStdinInputArgs, webmToOggArgs } from '../../src/audio/args.js';
 import { parseWavHeader } from '../../src/audio/wav.js';
 import { runFfmpeg } from '../helpers/audio.js';
 import { dominantFrequency, s16leToFloat } from '../helpers/goertzel.js';
-
-test('containerOf: WebM types pick webm; Ogg, Opus, no type or anything else stays ogg', () => {
-  assert.equal(containerOf('audio/webm'), 'webm');
-  assert.equal(containerOf('audio/webm; codecs=opus'), 'webm');
-  assert.equal(containerOf('Video/WebM'), 'webm');
-  assert.equal(containerOf('audio/ogg'), 'ogg');
-  assert.equal(containerOf('application/octet-stream'), 'ogg');
-  assert.equal(containerOf(undefined), 'ogg');
-});
 
 test('webmStdinInputArgs: the same no-probing flags as Ogg, with the matroska demuxer', () => {
   assert.deepEqual(webmStdinInputArgs(), oggStdinInputArgs().map((arg) => (arg === 'ogg' ? 'matroska' : arg)));

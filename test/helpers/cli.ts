@@ -27,9 +27,9 @@ export interface CliProcess {
 }
 
 /** Spawns `node bin/hoodycall.js ...args`; killed with SIGKILL when the test ends, if still running. */
-export function runCli(t: TestContext, args: readonly string[]): CliProcess {
+export function runCli(t: TestContext, args: readonly string[], options: { readonly env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const startedAt = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env === undefined ? {} : { env: options.env }) });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

@@ -11,6 +11,10 @@ export interface FreezingProxy {
   readonly port: number;
   /** Freezes every connection open now. */
   freeze(): void;
+  /** Cuts every connection open now, both ways (a reset, as a dying NAT or relay would). */
+  cut(): void;
+  /** Holds every connection open now for `ms`, then lets what piled up through: a link that stalls. */
+  stall(ms: number): void;
 }
 
 export async function startFreezingProxy(t: TestContext, targetPort: number): Promise<FreezingProxy> {
@@ -50,6 +54,23 @@ export async function startFreezingProxy(t: TestContext, targetPort: number): Pr
         link.frozen = true;
         for (const socket of link.sockets) socket.pause();
       }
+      open.clear();
+    },
+    stall(ms) {
+      const links = [...open];
+      for (const link of links) {
+        link.frozen = true;
+        for (const socket of link.sockets) socket.pause();
+      }
+      setTimeout(() => {
+        for (const link of links) {
+          link.frozen = false;
+          for (const socket of link.sockets) socket.resume();
+        }
+      }, ms).unref();
+    },
+    cut() {
+      for (const link of open) for (const socket of link.sockets) socket.resetAndDestroy();
       open.clear();
     },
   };

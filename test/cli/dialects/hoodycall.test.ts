@@ -1,0 +1,3 @@
+import { dialectSuite } from './suite.js';
+
+dialectSuite('hoodycall');

@@ -1,0 +1,39 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { holdText, opusOf, serverFlag, shareLines, startsMuted, waitOf, where } from '../../src/cli/plan.js';
+import { BadNameError, BadServerError } from '../../src/client/index.js';
+
+const name = (): string => 'gen0-gen1-gen2-gen3';
+
+test('where: --server, then HOODYCALL_SERVER, then the public pipe; a name given or made up', () => {
+  const rows: [string | undefined, string | undefined, string | undefined, string, string, boolean][] = [
+    // [name, --server, env, server, pipe URL, generated]
+    ['x', 'http://relay:8080', 'http://env', 'http://relay:8080/', 'http://relay:8080/api/v1/pipe/x', false],
+    ['x', undefined, 'http://env:1', 'http://env:1/', 'http://env:1/api/v1/pipe/x', false],
+    [undefined, undefined, undefined, 'https://pipe.containers.hoody.com/', 'https://pipe.containers.hoody.com/api/v1/pipe/gen0-gen1-gen2-gen3', true],
+    ['room/a', 'https://host/relay/', undefined, 'https://host/relay/', 'https://host/relay/api/v1/pipe/room/a', false],
+  ];
+  for (const [given, server, env, base, url, generated] of rows) {
+    const at = where(given, { server }, env === undefined ? {} : { HOODYCALL_SERVER: env }, name);
+    assert.deepEqual([at.server.href, at.url.href, at.generated], [base, url, generated], `${given} ${server} ${env}`);
+  }
+  assert.throws(() => where('x', { server: 'ftp://x' }, {}), BadServerError);
+  assert.throws(() => where('../x', { server: 'http://x' }, {}), BadNameError);
+});
+
+test('flags to options', () => {
+  assert.deepEqual(opusOf({ bitrate: 24 }), { bitrateKbps: 24, lowLatency: false });
+  assert.deepEqual(opusOf({ lowLatency: true }), { lowLatency: true });
+  assert.deepEqual([startsMuted({}), startsMuted({ mute: true }), startsMuted({ pushToTalk: true })], [false, true, true]);
+  assert.deepEqual([waitOf({}), waitOf({ wait: 60 })], [300, 60]);
+  assert.deepEqual([holdText(300), holdText(90), holdText(3600)], ['5 min', '90 s', '60 min']);
+});
+
+test('share lines: what the other side runs, --server only when it is not the public pipe', () => {
+  const at = where('k7m2', { server: 'http://relay:8080' }, {});
+  assert.equal(
+    shareLines(at),
+    'The other side runs one of:\n  hoodycall listen k7m2 --server http://relay:8080\n  curl -sN http://relay:8080/api/v1/pipe/k7m2 | mpv --no-video -\n  or opens http://relay:8080/#k7m2 in a browser and presses Listen\n',
+  );
+  assert.equal(serverFlag(new URL('https://pipe.containers.hoody.com')), '');
+});
