@@ -4,7 +4,7 @@
  *   stream, paced by the generator itself (so the microphone delivers 10 ms blocks in real time);
  * - `hc_spk` is a null sink: listeners play into it and `parec` records `hc_spk.monitor`; a silent
  *   low-latency pacat stream stays connected to it so it runs like a sound card (see startPulse).
- * No sound card, D-Bus or default.pa is involved (recipe: notes/audio.md). The note's recipe feeds a
+ * No sound card, D-Bus or default.pa is involved (a private server with its own socket). A common recipe feeds a
  * second null sink with `pacat` instead; here that `pacat` path added a random 0 or ~1.5–2 s delay in
  * front of the capture from run to run, where the pipe source adds ~0.2 ms (measured with parec).
  * The socket, runtime dir, FIFO and log live in a fresh directory under /tmp; every client gets

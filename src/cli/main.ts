@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, ExitCode } from './exit-codes.js';
 import { registerCall } from './call.js';
@@ -28,7 +29,8 @@ export function buildProgram(): Command {
   return program;
 }
 
-const VERSION = '0.1.0';
+/** The package's own version, not a copy of it. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Runs the CLI and returns its exit code. Every failure is one line on stderr, never a stack trace. */
 export async function main(argv: readonly string[]): Promise<number> {

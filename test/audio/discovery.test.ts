@@ -10,6 +10,7 @@ import {
   FfmpegNotFoundError,
   findOnPath,
   importFfmpegStatic,
+  isExecutableFile,
   installHint,
   type DiscoverOptions,
 } from '../../src/audio/ffmpeg.js';
@@ -109,12 +110,13 @@ test('ffmpeg-static: used when its binary exists, skipped when its download fail
   );
 });
 
-test('the real ffmpeg-static import: not installed here, so null, and discovery falls through to PATH', async (t) => {
+test('the real ffmpeg-static import: its binary when that file is there (it is often not: its download fails), else PATH', async (t) => {
   const d = await tree(t);
   const imported = await importFfmpegStatic();
   assert.ok(imported === null || typeof imported === 'string');
+  const usable = imported !== null && (await isExecutableFile(imported, 'linux'));
   const found = await discoverFfmpeg({ platform: 'linux', env: { PATH: d.bin1 } });
-  assert.equal(found.source, imported === null ? 'path' : found.source);
+  assert.deepEqual(found, usable ? { path: imported, source: 'ffmpeg-static' } : { path: path.join(d.bin1, 'ffmpeg'), source: 'path' });
 });
 
 test('PATH: first executable match in order; empty entries and non-executables skipped', async (t) => {

@@ -1,7 +1,7 @@
 /**
  * A private, headless PulseAudio server for device-path tests: two 48 kHz mono null sinks, `hc_mic`
  * (its monitor is the "microphone") and `hc_spk` (the "speaker", recorded through its monitor).
- * Recipe from notes/audio.md. Returns null when pulseaudio/pactl/pacat/parec are not installed.
+ * Nothing else is needed: no sound card, D-Bus or default.pa. Returns null when pulseaudio/pactl/pacat/parec are not installed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
