@@ -13,21 +13,12 @@ import { tmpdir } from 'node:os';
 import test from 'node:test';
 import { execa } from 'execa';
 import { tempDir } from '../helpers/calls.js';
-import { BIN, runCli, startServe } from '../helpers/cli.js';
+import { BIN, isRunning, runCli, startServe } from '../helpers/cli.js';
 import { startFreezingProxy } from '../helpers/freezing-proxy.js';
 import { startPulse } from '../helpers/pulse.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
 import { DIALECTS, startTestRelay } from '../helpers/relays.js';
 import { ESCAPE, ffmpegsTagged, hasTmux, inTerminal, untilExit, untilOutput } from '../helpers/terminal.js';
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 test('echo in a terminal: ctrl-C (which a terminal sends to the whole process group) ends it cleanly, exit 0, no ffmpeg left', async (t) => {
   if (!(await hasTmux())) return t.skip('tmux is not installed');

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'node:test';
 import { tempDir, toneOf, wavSamples } from '../helpers/calls.js';
-import { runCli, startServe } from '../helpers/cli.js';
+import { runCli, startServe, untilBothBack } from '../helpers/cli.js';
 import { startFreezingProxy } from '../helpers/freezing-proxy.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
 
@@ -20,7 +20,7 @@ test('the relay restarts mid-call: talk and listen --reconnect dial again, the t
   await relay.exited;
   await sleep(700);
   const restarted = await startServe(t, ['--host', '127.0.0.1', '--port', String(relay.port)]);
-  await waitFor(() => /back on air after a [\d.]+ s gap/.test(talker.stderr()) && /back after a [\d.]+ s gap/.test(listener.stderr()), 'both back', 15_000);
+  await untilBothBack(talker, listener, 15_000);
   const backAt = Date.now();
   assert.match(talker.stderr(), /reconnecting to/);
   assert.match(listener.stderr(), /reconnecting to/);
@@ -112,9 +112,7 @@ test('the talker\'s link drops without a word: the call comes back (listener and
   await waitFor(() => /on air/.test(talker.stderr()), 'talker on air', 10_000);
   await sleep(1_500);
   proxy.freeze();
-  await waitFor(() => /back on air after a [\d.]+ s gap/.test(talker.stderr()) && /back after a [\d.]+ s gap/.test(listener.stderr()), 'both back', 30_000).catch((error: unknown) => {
-    throw new Error(`${String(error)}\ntalk: ${talker.stderr()}\nlisten: ${listener.stderr()}`);
-  });
+  await untilBothBack(talker, listener, 30_000);
   await sleep(2_000);
   talker.child.kill('SIGINT');
   const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { parseWavHeader } from '../../src/audio/wav.js';
 import { buildWav, floatToS16le, testFfmpeg } from '../helpers/audio.js';
 import { tempDir } from '../helpers/calls.js';
-import { BIN, runCli, startServe, type CliProcess } from '../helpers/cli.js';
+import { BIN, isRunning, runCli, startServe, type CliProcess } from '../helpers/cli.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
 import { curl } from '../helpers/http.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
@@ -174,15 +174,6 @@ async function ffmpegChildOf(parent: number | undefined): Promise<number> {
     await sleep(100);
   }
   assert.fail(`no ffmpeg under ${parent}`);
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('while waiting, talk --input - and listen --output - have their ffmpeg started; ctrl-C or a 408 then leaves none', { timeout: 20_000 }, async (t) => {

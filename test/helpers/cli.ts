@@ -79,3 +79,22 @@ export async function startServe(t: TestContext, args: readonly string[]): Promi
     pipeUrl: (name) => new URL(`/api/v1/pipe/${name}`, url).href,
   };
 }
+
+/** Whether a process is still there (an ffmpeg that must not outlive its command). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until a talk and a listen process both say they are back after a gap; fails with both outputs. */
+export async function untilBothBack(talker: CliProcess, listener: CliProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(/back on air after a [\d.]+ s gap/.test(talker.stderr()) && /back after a [\d.]+ s gap/.test(listener.stderr()))) {
+    if (Date.now() > deadline) throw new Error(`not both back within ${timeoutMs} ms\ntalk: ${talker.stderr()}\nlisten: ${listener.stderr()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
