@@ -37,7 +37,7 @@ export const QUIET_ARGS: readonly string[] = ['-hide_banner', '-nostats', '-logl
 /** Where `talk` takes its audio from. */
 export type CaptureSource =
   /** A capture device; `device` defaults per backend (`default`, `:0`); dshow needs a name. */
-  | { readonly kind: 'device'; readonly backend: CaptureBackend; readonly device?: string }
+  | { readonly kind: 'device'; readonly backend: CaptureBackend; readonly device?: string | undefined }
   /** A media file, read at its native rate (`-re`) unless `realtime` is false. */
   | { readonly kind: 'file'; readonly path: string; readonly realtime?: boolean }
   /** Raw PCM on stdin (ffmpeg's raw demuxers read it in 1024-sample packets). */
@@ -50,8 +50,8 @@ export type CaptureSource =
 /** Where `listen` sends the decoded audio. */
 export type PlaybackTarget =
   /** pulse: `device` is a sink name (default sink when unset); `streamName` is only the label. */
-  | { readonly kind: 'pulse'; readonly device?: string; readonly streamName?: string }
-  | { readonly kind: 'alsa'; readonly device?: string }
+  | { readonly kind: 'pulse'; readonly device?: string | undefined; readonly streamName?: string }
+  | { readonly kind: 'alsa'; readonly device?: string | undefined }
   /** macOS: `deviceIndex` from `-list_devices`; the system default output when unset. */
   | { readonly kind: 'audiotoolbox'; readonly deviceIndex?: number }
   /** WAV, s16le 48 kHz mono, to a file or to stdout (`path: '-'`). */

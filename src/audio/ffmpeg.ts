@@ -25,7 +25,7 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface DiscoverOptions {
   /** `--ffmpeg PATH`: a file path, or a bare command name looked up on PATH. */
-  readonly explicitPath?: string;
+  readonly explicitPath?: string | undefined;
   /** Defaults to process.env. */
   readonly env?: Env;
   /** Defaults to process.platform; decides PATH syntax, `.exe` and the install hint. */

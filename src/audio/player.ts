@@ -16,7 +16,7 @@ export interface PlayerTarget {
   readonly player: ExternalPlayer;
   readonly path: string;
   /** mpv only (`--audio-device`); ffplay plays to the system default. */
-  readonly device?: string;
+  readonly device?: string | undefined;
 }
 
 /** mpv's audio buffer, s: its default (0.2 s) would be most of a call's delay. */

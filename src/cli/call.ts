@@ -66,16 +66,16 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
   const hangUp = new HangUpSignal();
   let keys: ReturnType<typeof watchCallKeys> = null;
   try {
-    const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+    const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
     const at = where(givenRoom, flags, process.env);
     if (at.generated) process.stdout.write(callShareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
-    const target = await playbackTarget({ ...(flags.output === undefined ? {} : { output: flags.output }), ...(flags.speaker === undefined ? {} : { device: flags.speaker }) }, ffmpeg);
+    const target = await playbackTarget({ output: flags.output, device: flags.speaker }, ffmpeg);
     const sides = (role: Role, signals: SideSignals): { talker: Talker; listener: Listener } => ({
       talker: new Talker({
         ffmpegPath: ffmpeg.path,
         source,
-        ...(stdinAudio === undefined ? {} : { stdinAudio }),
+        stdinAudio,
         opus: opusOf(flags),
         url: pipeUrl(at.server, pipeOf(at.name, role)),
         name: pipeOf(at.name, role),

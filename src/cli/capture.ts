@@ -61,6 +61,6 @@ export async function captureSource(flags: { readonly tone?: number | undefined;
   }
   if (flags.input !== undefined) return { source: { kind: 'file', path: flags.input } };
   const { capture } = await detectBackends(ffmpeg);
-  return { source: { kind: 'device', backend: capture, ...(flags.device === undefined ? {} : { device: flags.device }) } };
+  return { source: { kind: 'device', backend: capture, device: flags.device } };
 }
 

@@ -25,7 +25,7 @@ export function registerDevices(program: Command): void {
     .option('--ffmpeg <path>', 'ffmpeg to use')
     .action(async (flags: { ffmpeg?: string }) => {
       try {
-        const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+        const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
         const backends = await detectBackends(ffmpeg);
         const sections: [string, CaptureBackend | PlaybackBackend | null, 'capture' | 'playback'][] = [
           ['microphones (talk --device)', backends.capture, 'capture'],

@@ -43,12 +43,12 @@ async function doctor(flags: DoctorFlags): Promise<void> {
   };
 
   try {
-    const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+    const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
     say(true, `ffmpeg ${ffmpeg.version} (${ffmpeg.path}, found via ${ffmpeg.source})`);
     say(true, 'Opus encoder libopus');
     const backends = await detectBackends(ffmpeg);
     // A backend that exists says nothing of a device: open it for a moment, as talk would.
-    const device = { kind: 'device' as const, backend: backends.capture, ...(flags.device === undefined ? {} : { device: flags.device }) };
+    const device = { kind: 'device' as const, backend: backends.capture, device: flags.device };
     const opened = await runFfmpeg(ffmpeg.path, captureCheckArgs(device), 'talk', { stdin: 'ignore', stdout: 'ignore' }).outcome;
     const via = `${backends.capture}${backends.pulse ? ' (a PulseAudio/PipeWire server answers)' : ''}`;
     if (opened.ok) say(true, `capture via ${via}: ${flags.device ?? 'the default device'} opens`);

@@ -59,9 +59,9 @@ async function echo(flags: EchoFlags): Promise<void> {
   const hangUp = new HangUpSignal();
   let relay: Relay | undefined;
   try {
-    const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+    const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
-    const target = await playbackTarget(flags.output === undefined ? {} : { output: flags.output }, ffmpeg);
+    const target = await playbackTarget({ output: flags.output }, ffmpeg);
     let server: URL;
     if (flags.server === undefined) {
       relay = createRelay();
@@ -72,7 +72,7 @@ async function echo(flags: EchoFlags): Promise<void> {
     const talker = new Talker({
       ffmpegPath: ffmpeg.path,
       source,
-      ...(stdinAudio === undefined ? {} : { stdinAudio }),
+      stdinAudio,
       opus: { lowLatency: flags.lowLatency === true },
       url,
       name,

@@ -48,7 +48,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
   const status = new Status(flags.quiet === true);
   const hangUp = new HangUpSignal();
   try {
-    const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+    const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
     const at = where(name, flags, process.env);
     const target = await playbackTarget(flags, ffmpeg);
     const listener = new Listener({

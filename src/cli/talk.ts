@@ -57,7 +57,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
   const hangUp = new HangUpSignal();
   let keys: ReturnType<typeof watchCallKeys> = null;
   try {
-    const ffmpeg = await locateFfmpeg(flags.ffmpeg === undefined ? {} : { explicitPath: flags.ffmpeg });
+    const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
     const at = where(givenName, flags, process.env);
     // The other side needs these lines whoever chose the name; --quiet with a name you chose needs none.
     if (at.generated || flags.quiet !== true) process.stdout.write(shareLines(at));
@@ -65,7 +65,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     const talker = new Talker({
       ffmpegPath: ffmpeg.path,
       source,
-      ...(stdinAudio === undefined ? {} : { stdinAudio }),
+      stdinAudio,
       opus: opusOf(flags),
       url: at.url,
       name: at.name,

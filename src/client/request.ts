@@ -45,6 +45,10 @@ export function newSession(): string {
   return randomBytes(16).toString('base64url');
 }
 
+function sessionHeader(session: string | undefined): Record<string, string> {
+  return session === undefined ? {} : { [SESSION_HEADER]: session };
+}
+
 /** The pipe's URL with `?wait=`; the URL people share stays without it. */
 export function dialUrl(url: URL, waitSeconds: number): URL {
   const withWait = new URL(url);
@@ -223,8 +227,8 @@ export async function dialDownload(url: URL, name: string, options: DialOptions 
   const waitSeconds = options.waitSeconds ?? DEFAULT_WAIT_SECONDS;
   const stream = got.stream(dialUrl(url, waitSeconds), {
     ...PIPE_REQUEST_OPTIONS,
-    headers: options.session === undefined ? {} : { [SESSION_HEADER]: options.session },
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    headers: sessionHeader(options.session),
+    signal: options.signal,
   });
   const watch = watchDial(stream, url, name, options);
   let answer: Response | undefined;
@@ -254,8 +258,8 @@ export async function dialUpload(url: URL, name: string, options: UploadOptions 
   const waitSeconds = options.waitSeconds ?? DEFAULT_WAIT_SECONDS;
   const stream = got.stream.put(dialUrl(url, waitSeconds), {
     ...PIPE_REQUEST_OPTIONS,
-    headers: { 'content-type': options.contentType ?? OGG_OPUS, ...(options.session === undefined ? {} : { [SESSION_HEADER]: options.session }) },
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    headers: { 'content-type': options.contentType ?? OGG_OPUS, ...sessionHeader(options.session) },
+    signal: options.signal,
   });
   const watch = watchDial(stream, url, name, options);
   const status = new RelayStatus();

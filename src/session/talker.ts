@@ -20,7 +20,7 @@ export interface StdinAudio {
 export interface TalkerOptions {
   readonly ffmpegPath: string;
   readonly source: CaptureSource;
-  readonly stdinAudio?: StdinAudio;
+  readonly stdinAudio?: StdinAudio | undefined;
   readonly opus: OpusOptions;
   readonly url: URL;
   readonly name: string;
