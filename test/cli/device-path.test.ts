@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/calls.js';
 import { BIN } from '../helpers/cli.js';
 import { dominantFrequency, s16leToFloat, sine } from '../helpers/goertzel.js';
 import { skipWithoutPulse, startPulse } from '../helpers/pulse.js';
-import { sleep, startRelay, uniqueName } from '../helpers/relay.js';
+import { sleep, startRelay, uniqueName, waitFor } from '../helpers/relay.js';
 
 const PCM = ['--raw', '--format=s16le', '--rate=48000', '--channels=1'];
 
@@ -36,7 +36,11 @@ test('the device path: talk captures the default PulseAudio source, listen plays
     talker.kill('SIGKILL');
     listener.kill('SIGKILL');
   });
-  await sleep(3_500);
+  let talkErr = '';
+  talker.stderr?.setEncoding('utf8').on('data', (chunk: string) => (talkErr += chunk));
+  // Timed from the call's start, not from the spawn: a loaded machine starts processes slowly.
+  await waitFor(() => /on air/.test(talkErr), 'the talker on air', 10_000);
+  await sleep(3_000);
   talker.kill('SIGINT');
   const talked = await talker;
   const listened = await listener;

@@ -37,7 +37,9 @@ test('talk --tone 440 through serve into listen --output: 440 Hz for as long as 
   const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
   await sleep(300);
   const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--tone', '440']);
-  await sleep(2_500);
+  // Timed from the call's start, not from the spawn: a loaded machine starts processes slowly.
+  await waitFor(() => /on air/.test(talker.stderr()), 'the talker on air', 10_000);
+  await sleep(2_000);
   talker.child.kill('SIGINT');
   assert.equal(await ended(talker), 0, talker.stderr());
   assert.ok(await noFfmpegChildren(talker.child.pid), 'ffmpeg outlived talk');
