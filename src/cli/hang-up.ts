@@ -6,11 +6,21 @@ import { ExitCode } from './exit-codes.js';
  * exit, see audio/process.ts). ffmpeg runs in a process group of its own, so a terminal's ctrl-C or
  * `timeout`'s SIGTERM to the group reaches us alone: the hang-up is ours to carry out.
  */
+/** Signals this close together are one hang-up, delivered twice. */
+const SAME_SIGNAL_MS = 300;
+
 export class HangUpSignal {
   readonly #controller = new AbortController();
+  #firstAt = 0;
   readonly #onSignal = (): void => {
-    if (this.requested) process.exit(ExitCode.interrupted);
-    this.#controller.abort();
+    if (!this.requested) {
+      this.#firstAt = Date.now();
+      this.#controller.abort();
+      return;
+    }
+    // `timeout` (and a shell killing a job) signals the process and its group: the same SIGTERM
+    // arrives twice at once. Only a second signal a person could have sent means "quit now".
+    if (Date.now() - this.#firstAt >= SAME_SIGNAL_MS) process.exit(ExitCode.interrupted);
   };
 
   constructor() {

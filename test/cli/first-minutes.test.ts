@@ -50,6 +50,20 @@ test('timeout(1) SIGTERMs the whole process group of call: both ends hang up cle
   }
 });
 
+test('the same SIGTERM delivered twice at once (to the process and to its group, as timeout(1) does) is one hang-up, not a quit', async (t) => {
+  const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
+  const name = uniqueName();
+  const listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', '/dev/null']);
+  const talker = runCli(t, ['talk', name, '--server', relay.url.origin, '--tone', '440']);
+  await waitFor(() => /on air/.test(talker.stderr()), 'on air', 10_000);
+  talker.child.kill('SIGTERM');
+  talker.child.kill('SIGTERM');
+  assert.equal((await talker.exited).code, 0, talker.stderr());
+  assert.match(talker.stderr(), /call ended after/);
+  assert.equal((await listener.exited).code, 0, listener.stderr());
+  assert.match(listener.stderr(), /the talker hung up/);
+});
+
 test('echo reports the delay that is heard: after a stall the catch-up drops audio, and the figure comes back down (it is not counted as delay)', async (t) => {
   const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0']);
   const proxy = await startFreezingProxy(t, relay.port);
