@@ -177,6 +177,8 @@ export class ClickDetector {
   firstSampleAt: number | null = null;
   /** Samples read so far. */
   samples = 0;
+  /** Where the modelled player ran dry and waited (silence heard): when it resumed, and for how long (ms). */
+  readonly underruns: { readonly at: number; readonly ms: number }[] = [];
   /** The play cursor (ms, performance.now() scale) of the modelled player: when the next sample plays. */
   #playCursor = 0;
   #carry: Buffer | null = null;
@@ -203,6 +205,8 @@ export class ClickDetector {
     }
     // The player reaches this chunk at playCursor, or stalls until it arrives.
     const playStart = Math.max(this.#playCursor, at);
+    // Waits below a block (10 ms) are the reads' own granularity, not a gap anyone hears.
+    if (at - this.#playCursor >= BLOCK_MS) this.underruns.push({ at, ms: at - this.#playCursor });
     const base = this.samples;
     for (let i = 0; i < count; i++) {
       const pos = base + i;
