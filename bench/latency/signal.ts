@@ -108,11 +108,19 @@ export class RealtimeGenerator {
     this.writeError ??= error;
   };
 
+  #prefixWritten = false;
+
+  /** Writes the prefix (a WAV header) now, ahead of the audio: a talker that reads it first can dial before anyone speaks. */
+  writePrefix(): void {
+    if (this.#prefix !== undefined && !this.#prefixWritten) this.#sink.write(this.#prefix);
+    this.#prefixWritten = true;
+  }
+
   /** Starts writing now; returns the start time (performance.now()). */
   start(): number {
     this.#running = true;
     this.#startedAt = performance.now();
-    if (this.#prefix !== undefined) this.#sink.write(this.#prefix);
+    this.writePrefix();
     this.#tick();
     return this.#startedAt;
   }

@@ -82,21 +82,25 @@ export function planOutages(plan: OutagePlan | undefined, seed: number, untilMs:
 }
 
 /**
- * The pure timing model of one direction: given when a read came in (ms since t0) and its size, when
- * it is delivered. Stateful only through the wire's clock and the last delivery (ordering).
+ * The pure timing model of one direction: given when a read came in and its size, when it is
+ * delivered. Times are absolute (any monotonic clock, ms); `origin()` is the clock's reading at the
+ * link's t0, which the jitter slots and outages count from. The origin may move forward before the
+ * call starts (it is set when the first sound is made): what was scheduled stays put.
  */
 export class DirectionModel {
   readonly #spec: DirectionSpec;
   readonly #outages: readonly Outage[];
   readonly #jitter: number[] = [];
   readonly #random: () => number;
-  #wireFreeAt = 0;
-  #lastDelivery = 0;
+  readonly #origin: () => number;
+  #wireFreeAt = -Infinity;
+  #lastDelivery = -Infinity;
 
-  constructor(spec: DirectionSpec, outages: readonly Outage[], seed: number) {
+  constructor(spec: DirectionSpec, outages: readonly Outage[], seed: number, origin: () => number = () => 0) {
     this.#spec = spec;
     this.#outages = spec.outages === true ? outages : [];
     this.#random = prng(seed);
+    this.#origin = origin;
   }
 
   /** The one-way delay for bytes that leave at `atMs`. */
@@ -104,7 +108,7 @@ export class DirectionModel {
     const base = this.#spec.delayMs ?? 0;
     const spread = this.#spec.jitterMs ?? 0;
     if (spread === 0) return base;
-    const slot = Math.max(0, Math.floor(atMs / JITTER_SLOT_MS));
+    const slot = Math.max(0, Math.floor((atMs - this.#origin()) / JITTER_SLOT_MS));
     // Draw slots in order, so slot k's value depends on the seed and k only.
     while (this.#jitter.length <= slot) this.#jitter.push((this.#random() * 2 - 1) * spread);
     return Math.max(0, base + (this.#jitter[slot] ?? 0));
@@ -112,11 +116,12 @@ export class DirectionModel {
 
   /** The first time at or after `atMs` outside every outage. */
   openAt(atMs: number): number {
-    let t = atMs;
+    const origin = this.#origin();
+    let t = atMs - origin;
     for (const outage of this.#outages) {
       if (t >= outage.fromMs && t < outage.toMs) t = outage.toMs;
     }
-    return t;
+    return t + origin;
   }
 
   /** When `bytes` read at `nowMs` reach the far end. */
@@ -155,8 +160,10 @@ export interface LinkProxyOptions {
   readonly seed: number;
   /** Plan outages this far ahead, ms. */
   readonly horizonMs: number;
-  /** ms since the link's t0: proxies that share this clock and seed share one schedule. */
-  readonly elapsed: () => number;
+  /** The clock, ms (performance.now). */
+  readonly now: () => number;
+  /** The clock's reading at the link's t0 (may move forward until the call starts): proxies that share it and the seed share one schedule. */
+  readonly origin: () => number;
 }
 
 /** One direction of one connection: a bounded queue of reads, each released at its delivery time. */
@@ -226,7 +233,7 @@ export async function startLinkProxy(options: LinkProxyOptions): Promise<LinkPro
   const sockets = new Set<net.Socket>();
   const pipes = new Set<Pipe>();
   const limit = spec.queueBytes ?? DEFAULT_QUEUE_BYTES;
-  const now = options.elapsed;
+  const now = options.now;
   let connection = 0;
   const server = net.createServer((client) => {
     connection += 1;
@@ -238,12 +245,12 @@ export async function startLinkProxy(options: LinkProxyOptions): Promise<LinkPro
       socket.on('close', () => sockets.delete(socket));
     }
     // Each connection's jitter comes from its own stream of the seed; outages are the link's own.
-    const up = new Pipe(new DirectionModel(spec.up, outages, seed * 7919 + connection * 2), client, upstream, limit, now, (i, o, q) => {
+    const up = new Pipe(new DirectionModel(spec.up, outages, seed * 7919 + connection * 2, options.origin), client, upstream, limit, now, (i, o, q) => {
       counters.upIn += i;
       counters.upOut += o;
       counters.upQueuedMax = Math.max(counters.upQueuedMax, q);
     });
-    const down = new Pipe(new DirectionModel(spec.down, outages, seed * 7919 + connection * 2 + 1), upstream, client, limit, now, (i, o, q) => {
+    const down = new Pipe(new DirectionModel(spec.down, outages, seed * 7919 + connection * 2 + 1, options.origin), upstream, client, limit, now, (i, o, q) => {
       counters.downIn += i;
       counters.downOut += o;
       counters.downQueuedMax = Math.max(counters.downQueuedMax, q);

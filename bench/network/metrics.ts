@@ -35,8 +35,8 @@ export interface CallMetrics {
 }
 
 export interface CallInput {
-  /** Every click sent (performance.now()). */
-  readonly sentAt: readonly number[];
+  /** Clicks the call was to have (the person talks on even when the talker has died). */
+  readonly planned: number;
   readonly heard: readonly HeardClick[];
   readonly underrunsMs: readonly number[];
   /** Outages in performance.now() time. */
@@ -52,10 +52,11 @@ function spread(values: readonly number[]): Spread {
 
 export function callMetrics(input: CallInput): CallMetrics {
   const live = input.liveMs ?? LIVE_MS;
-  const sent = input.sentAt.length;
+  const sent = input.planned;
   const heard = input.heard.length;
   const tailFrom = input.endAt - TAIL_WINDOW_MS;
-  const recoveryMs = input.outages.map((outage) => {
+  // An outage that ends after the last click has nothing after it to recover.
+  const recoveryMs = input.outages.filter((outage) => outage.toAt < input.endAt).map((outage) => {
     const back = input.heard.find((click) => click.sentAt >= outage.toAt && click.heardMs <= live);
     return back === undefined ? null : back.sentAt + back.heardMs - outage.toAt;
   });

@@ -50,8 +50,10 @@ export interface ProfileResult {
   readonly cases: readonly CaseResult[];
 }
 
-/** Between starting every process and the first sound: start-up is not what is measured. */
-const WARMUP_MS = 2_000;
+/** Start-up is not what is measured: the first sound comes when every talker has dialled (at most this long), */
+const MAX_WARMUP_MS = 15_000;
+/** and this long after that (the listeners' dial, ffmpeg's start). */
+const SETTLE_MS = 3_000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -67,13 +69,12 @@ export async function runProfile(profile: Profile, cases: readonly CallCase[], s
   const proxies: LinkProxy[] = [];
   const calls: LiveCall[] = [];
   const clock = { t0: performance.now() };
-  const elapsed = (): number => performance.now() - clock.t0;
   const before = await machineTicks();
   try {
     const listenServer = `http://${HOST}:${relay.port}`;
     const count = Math.floor((settings.callMs - 1_000) / ((settings.minGapMs + settings.maxGapMs) / 2)) + 1;
     for (const callCase of cases) {
-      const proxy = await startLinkProxy({ targetPort: relay.port, spec: profile.link, seed: settings.seed, horizonMs: settings.callMs + 60_000, elapsed });
+      const proxy = await startLinkProxy({ targetPort: relay.port, spec: profile.link, seed: settings.seed, horizonMs: settings.callMs + 60_000, now: () => performance.now(), origin: () => clock.t0 });
       proxies.push(proxy);
       const talkServer = `http://${HOST}:${proxy.port}`;
       const name = `net-${profile.id}-${callCase.id}-${randomBytes(6).toString('hex')}`;
@@ -82,10 +83,14 @@ export async function runProfile(profile: Profile, cases: readonly CallCase[], s
       const onsets = planClicks({ firstMs: 1_000, count, minGapMs: settings.minGapMs, maxGapMs: settings.maxGapMs, seed: settings.seed });
       calls.push(startLiveCall(callCase, urls, onsets, settings.seed, ctx));
     }
-    // Every process starts (two node CLIs, ffmpegs, curls) before anyone speaks: on 2 cores their
-    // start-up would otherwise queue audio in whichever pipeline was slowest to start, as delay kept
-    // for the whole call, and the comparison would be about start-up, not about the link.
-    await sleep(WARMUP_MS);
+    // Every process starts (two node CLIs, ffmpegs, curls) and every talker has dialled (its request
+    // came through its proxy) before anyone speaks: on 2 cores their start-up would otherwise queue
+    // audio in whichever pipeline was slowest to start, as delay kept for the whole call, or lose the
+    // first clicks, and the comparison would be about start-up, not about the link.
+    for (const call of calls) call.generator.writePrefix();
+    const warmupEnd = performance.now() + MAX_WARMUP_MS;
+    while (proxies.some((proxy) => proxy.counters.upIn === 0) && performance.now() < warmupEnd) await sleep(50);
+    await sleep(SETTLE_MS);
     clock.t0 = performance.now();
     for (const call of calls) call.generator.start();
     await sleep(clock.t0 + settings.callMs - performance.now());
@@ -103,9 +108,10 @@ export async function runProfile(profile: Profile, cases: readonly CallCase[], s
     const results = calls.map((call, index): CaseResult => {
       const heard: HeardClick[] = heardClicks(call);
       const proxy = proxies[index];
-      const callEnd = call.generator.sent[call.generator.sent.length - 1]?.at ?? endAt;
+      // The call's last click was due at its planned onset, whether or not the talker still took it.
+      const callEnd = clock.t0 + (planClicks({ firstMs: 1_000, count, minGapMs: settings.minGapMs, maxGapMs: settings.maxGapMs, seed: settings.seed }).at(-1) ?? 0) / 48;
       const metrics = callMetrics({
-        sentAt: call.generator.sent.map((click) => click.at),
+        planned: count,
         heard,
         underrunsMs: call.detector.underruns.map((underrun) => underrun.ms),
         outages: outages.map((outage) => ({ fromAt: clock.t0 + outage.fromMs, toAt: clock.t0 + outage.toMs })),

@@ -359,6 +359,32 @@ export function listenArgs(target: PlaybackTarget): string[] {
   return [...QUIET_ARGS, ...overwrite, ...oggStdinInputArgs(), ...playbackOutputArgs(target)];
 }
 
+/**
+ * listen's decoder when a playout stage runs between decoder and player (listener.ts): Ogg on stdin,
+ * 32-bit float mono 48 kHz PCM on stdout, each packet as soon as it is decoded.
+ */
+export function decodeToFloatArgs(): string[] {
+  return [...QUIET_ARGS, ...oggStdinInputArgs(), '-flush_packets', '1', '-f', 'f32le', '-ar', String(SAMPLE_RATE), '-ac', String(CHANNELS), '-'];
+}
+
+/**
+ * Bytes per demuxer packet of the player's WAV input. `-max_size` takes no less than 1024 bytes, so
+ * the samples are 64-bit float: 128 samples, 2.7 ms (32-bit float: 5.3 ms; 16-bit integer would also
+ * make the demuxer read 64 KiB first, looking for S/PDIF).
+ */
+export const PLAYER_PACKET_BYTES = 1024;
+
+/**
+ * listen's player behind the playout stage: a 64-bit float WAV on stdin (header and samples written
+ * by the playout stage), read in 2.7 ms packets with no probing (a float WAV skips the wav demuxer's
+ * 64 KiB S/PDIF probe; the raw demuxers would wait for 1024-sample packets), to the target. The same
+ * `-n`/`-y` rule as `listenArgs` for a WAV file.
+ */
+export function playFloatWavArgs(target: PlaybackTarget): string[] {
+  const overwrite = target.kind === 'wav' && target.path !== '-' ? [target.overwrite === true ? '-y' : '-n'] : [];
+  return [...QUIET_ARGS, ...overwrite, ...wavStdinInputArgs(PLAYER_PACKET_BYTES), ...playbackOutputArgs(target)];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Backend choice
 

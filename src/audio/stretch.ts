@@ -1,0 +1,80 @@
+/**
+ * The playout stage between listen's decoder and its player: 32-bit float mono PCM at 48 kHz in,
+ * 64-bit float out (the player's WAV demuxer then cuts ~2.7 ms packets, see playFloatWavArgs), played faster (WSOLA, wsola.ts) while the audio in hand is above the target. It keeps
+ * the model of the real-time player it feeds (PlayoutQueue), which is where "audio in hand" is known:
+ * the live-edge keeper asks it before dropping anything, and the target is asked of `targetMs`.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { PlayoutQueue, TempoControl, type TempoOptions } from './playout.js';
+import { Wsola } from './wsola.js';
+
+const BYTES = 4;
+const SAMPLES_PER_MS = 48;
+
+export interface StretchOptions extends TempoOptions {
+  /** The playout target now, ms. null: never faster (everything plays as it comes). */
+  readonly targetMs: (() => number) | null;
+  /** The clock, ms (default performance.now); injectable for tests. */
+  readonly now?: () => number;
+}
+
+export class PlayoutStretch extends Transform {
+  readonly queue = new PlayoutQueue();
+  readonly #wsola = new Wsola();
+  readonly #control: TempoControl;
+  readonly #targetMs: (() => number) | null;
+  readonly #now: () => number;
+  #carry: Buffer = Buffer.alloc(0);
+  /** The speed chosen for the last chunk. */
+  tempo = 1;
+  /** Input audio played so far, and output audio put out, ms. */
+  inMs = 0;
+  outMs = 0;
+
+  constructor(options: StretchOptions) {
+    super();
+    this.#control = new TempoControl(options);
+    this.#targetMs = options.targetMs;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Audio in hand at `now`: handed to the player and not yet played, plus what the stretcher holds, ms. */
+  inHandMs(now = this.#now()): number {
+    return this.queue.queuedMs(now) + this.#wsola.held / SAMPLES_PER_MS;
+  }
+
+  /** Input audio skipped by playing faster, ms. */
+  get skippedMs(): number {
+    return this.#wsola.skipped / SAMPLES_PER_MS;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const data = this.#carry.length === 0 ? chunk : Buffer.concat([this.#carry, chunk]);
+    const whole = data.length - (data.length % BYTES);
+    this.#carry = whole === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(whole));
+    if (whole === 0) return callback();
+    // Copy into an aligned array: a Buffer's offset in its pool need not be a multiple of 4.
+    const samples = new Float32Array(whole / BYTES);
+    Buffer.from(samples.buffer).set(data.subarray(0, whole));
+    const now = this.#now();
+    const target = this.#targetMs;
+    this.tempo = target === null ? 1 : this.#control.tempo(this.inHandMs(now), target());
+    const out = this.#wsola.push(samples, this.tempo);
+    this.inMs += samples.length / SAMPLES_PER_MS;
+    this.outMs += out.length / SAMPLES_PER_MS;
+    if (out.length > 0) this.queue.handed(out.length / SAMPLES_PER_MS, now);
+    callback(null, toFloat64(out));
+  }
+
+  override _flush(callback: TransformCallback): void {
+    // Whatever is held plays at normal speed.
+    const out = this.#wsola.push(new Float32Array(0), 1);
+    callback(null, out.length === 0 ? null : toFloat64(out));
+  }
+}
+
+function toFloat64(samples: Float32Array): Buffer {
+  const wide = Float64Array.from(samples);
+  return Buffer.from(wide.buffer, wide.byteOffset, wide.byteLength);
+}
