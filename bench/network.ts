@@ -6,6 +6,7 @@
  *   node dist/bench/network.js --profiles 3g,lossy --call-s 20          shorter, for development
  *   node dist/bench/network.js --profiles lossy --cases hc-default --hc 'cap400||--max-delay 400'
  */
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,13 +19,13 @@ import { LIVE_MS } from './network/metrics.js';
 import { PROFILE_IDS, profileById, type Profile } from './network/profiles.js';
 import { runProfile, type NetworkSettings, type ProfileResult } from './network/run.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const HERE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function usage(message?: string): never {
   if (message !== undefined) process.stderr.write(`bench:network: ${message}\n`);
   process.stderr.write(
     'usage: node dist/bench/network.js [--profiles ID,...] [--cases ID,...] [--hc \'ID|TALK ARGS|LISTEN ARGS\']...\n' +
-      '                                  [--call-s S] [--seed N] [--json FILE]\n' +
+      '                                  [--shell \'ID|ENCODER ARGS\']... [--call-s S] [--seed N] [--root DIR] [--json FILE]\n' +
       `  profiles: ${PROFILE_IDS.join(', ')}; cases: ${Object.keys(STALL_CASES).join(', ')}\n`,
   );
   process.exit(message === undefined ? 0 : 2);
@@ -51,7 +52,31 @@ function customCase(text: string): CallCase {
   };
 }
 
+/**
+ * The tuned shell pipeline with other encoder output options: `ID|OPUS AND OGG ARGS` (replacing
+ * `-c:a libopus -b:a 32k -application voip -frame_duration 20 -flush_packets 1 -page_duration 20000`).
+ */
+function shellCase(text: string): CallCase {
+  const [id, opus] = text.split('|');
+  const base = STALL_CASES.tuned;
+  if (id === undefined || id.trim() === '' || opus === undefined || base === undefined) usage(`--shell needs ID|ENCODER ARGS, got ${text}`);
+  return {
+    ...base,
+    id: id.trim(),
+    label: `tuned shell pipeline, encoder ${opus.trim()}`,
+    talker: (urls, ctx) => {
+      const spec = base.talker(urls, ctx);
+      const command = spec.args[spec.args.length - 1] ?? '';
+      const replaced = command.replace(/-c:a libopus .*?-page_duration \d+/, `-c:a libopus ${opus.trim()}`);
+      if (replaced === command) throw new Error('the tuned talker command changed: --shell cannot place its encoder options');
+      return { file: spec.file, args: [...spec.args.slice(0, -1), replaced] };
+    },
+  };
+}
+
 interface Settings extends NetworkSettings {
+  /** The hoodycall checkout whose bin/hoodycall.js is measured (and serves as relay). */
+  readonly root: string;
   readonly profiles: readonly Profile[];
   readonly cases: readonly CallCase[];
   readonly json: string;
@@ -63,6 +88,7 @@ function parseSettings(argv: readonly string[]): Settings {
   const custom: CallCase[] = [];
   let callMs = 50_000;
   let seed = 13;
+  let root = HERE;
   let json = `/tmp/hoodycall-bench-network-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -97,6 +123,12 @@ function parseSettings(argv: readonly string[]): Settings {
       case '--json':
         json = value();
         break;
+      case '--root':
+        root = path.resolve(value());
+        break;
+      case '--shell':
+        custom.push(shellCase(value()));
+        break;
       case '--help':
       case '-h':
         usage();
@@ -105,7 +137,7 @@ function parseSettings(argv: readonly string[]): Settings {
         usage(`unknown option ${arg}`);
     }
   }
-  return { profiles, cases: [...cases, ...custom], json, callMs, minGapMs: 400, maxGapMs: 600, tailMs: 3_000, seed };
+  return { root, profiles, cases: [...cases, ...custom], json, callMs, minGapMs: 400, maxGapMs: 600, tailMs: 3_000, seed };
 }
 
 const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '-');
@@ -165,8 +197,16 @@ async function main(): Promise<void> {
       process.exit(130);
     });
   }
-  const ctx: Context = { root: ROOT, node: process.execPath };
+  const ctx: Context = { root: settings.root, node: process.execPath };
   log(`hoodycall network benchmark — ${new Date().toISOString()}`);
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['-C', settings.root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    // not a git checkout (an exported tree): say so
+    commit = 'not a git checkout';
+  }
+  log(`hoodycall measured: ${settings.root} (${commit})`);
   log(`machine: ${os.cpus().length} cores, node ${process.version}; load average at start ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   log(`plan: ${settings.profiles.map((p) => p.id).join(', ')}; cases ${settings.cases.map((c) => c.id).join(', ')} at once per profile; ${settings.callMs / 1000} s calls, clicks every ${settings.minGapMs}-${settings.maxGapMs} ms; seed ${settings.seed}`);
   const results: ProfileResult[] = [];

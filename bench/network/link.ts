@@ -34,7 +34,7 @@ export interface DirectionSpec {
   readonly delayMs?: number;
   /** Uniform jitter: each delay is delayMs ± jitterMs (drawn anew every JITTER_SLOT_MS of time). */
   readonly jitterMs?: number;
-  /** Rate cap, bit/s (undefined: no cap). */
+  /** Rate cap, bit/s (undefined: no cap), counting TCP/IP headers too (see SEGMENT_OVERHEAD_BYTES). */
   readonly rateBps?: number;
   /** Whether this direction stops during the link's outages. */
   readonly outages?: boolean;
@@ -59,6 +59,14 @@ export interface LinkSpec {
   /** How many bytes the proxy holds per direction before it stops reading (default 16 KiB). */
   readonly queueBytes?: number;
 }
+
+/**
+ * A rate cap is a cap on what the radio carries, headers included: each read is charged 52 bytes (IPv4
+ * + TCP with timestamps, as tcpdump showed for the talker's segments) per 1448-byte segment it would
+ * take. Small writes (one page each) go as one segment each; a backlog goes in full segments.
+ */
+export const SEGMENT_OVERHEAD_BYTES = 52;
+export const SEGMENT_PAYLOAD_BYTES = 1448;
 
 /** Jitter changes every this many ms (a link's queueing delay drifts; it does not flip per byte). */
 export const JITTER_SLOT_MS = 20;
@@ -128,7 +136,8 @@ export class DirectionModel {
   schedule(nowMs: number, bytes: number): number {
     const start = this.openAt(Math.max(nowMs, this.#wireFreeAt));
     const rate = this.#spec.rateBps;
-    const sent = rate === undefined ? start : start + (bytes * 8 * 1000) / rate;
+    const onWire = bytes + SEGMENT_OVERHEAD_BYTES * Math.max(1, Math.ceil(bytes / SEGMENT_PAYLOAD_BYTES));
+    const sent = rate === undefined ? start : start + (onWire * 8 * 1000) / rate;
     this.#wireFreeAt = sent;
     const arrival = this.openAt(sent + this.delayAt(sent));
     this.#lastDelivery = Math.max(this.#lastDelivery, arrival);

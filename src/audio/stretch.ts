@@ -17,6 +17,11 @@ export interface StretchOptions extends TempoOptions {
   readonly targetMs: (() => number) | null;
   /** The clock, ms (default performance.now); injectable for tests. */
   readonly now?: () => number;
+  /**
+   * Put out first, with the first audio (the player's WAV header): a player given its header before
+   * any audio would start its own output at once (a WAV on stdout before the call has even begun).
+   */
+  readonly header?: Buffer;
 }
 
 export class PlayoutStretch extends Transform {
@@ -26,6 +31,7 @@ export class PlayoutStretch extends Transform {
   readonly #targetMs: (() => number) | null;
   readonly #now: () => number;
   #carry: Buffer = Buffer.alloc(0);
+  #header: Buffer | null;
   /** The speed chosen for the last chunk. */
   tempo = 1;
   /** Input audio played so far, and output audio put out, ms. */
@@ -37,6 +43,7 @@ export class PlayoutStretch extends Transform {
     this.#control = new TempoControl(options);
     this.#targetMs = options.targetMs;
     this.#now = options.now ?? (() => performance.now());
+    this.#header = options.header ?? null;
   }
 
   /** Audio in hand at `now`: handed to the player and not yet played, plus what the stretcher holds, ms. */
@@ -64,13 +71,20 @@ export class PlayoutStretch extends Transform {
     this.inMs += samples.length / SAMPLES_PER_MS;
     this.outMs += out.length / SAMPLES_PER_MS;
     if (out.length > 0) this.queue.handed(out.length / SAMPLES_PER_MS, now);
-    callback(null, toFloat64(out));
+    callback(null, this.#withHeader(toFloat64(out)));
+  }
+
+  #withHeader(bytes: Buffer): Buffer {
+    if (this.#header === null || bytes.length === 0) return bytes;
+    const header = this.#header;
+    this.#header = null;
+    return Buffer.concat([header, bytes]);
   }
 
   override _flush(callback: TransformCallback): void {
     // Whatever is held plays at normal speed.
     const out = this.#wsola.push(new Float32Array(0), 1);
-    callback(null, out.length === 0 ? null : toFloat64(out));
+    callback(null, out.length === 0 ? null : this.#withHeader(toFloat64(out)));
   }
 }
 

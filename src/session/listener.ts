@@ -242,7 +242,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (decode.stdin === null || decode.stdout === null || play.stdin === null) throw new Error('ffmpeg has no stdin or stdout');
     // Off (`--max-delay off`): everything plays as it comes, no drop and no speed-up.
     const jitter = cap === null ? null : new JitterTarget();
-    const stretch = new PlayoutStretch({ targetMs: jitter === null ? null : () => this.#targetMs(jitter) });
+    const stretch = new PlayoutStretch({ targetMs: jitter === null ? null : () => this.#targetMs(jitter), header: PLAYER_WAV_HEADER });
     const edge = new LiveEdge({
       maxDelayMs: cap,
       // Past the cap, drop down to the target, but never keep more than a quarter of the cap: after a
@@ -250,7 +250,6 @@ export class Listener extends EventEmitter<ListenerEvents> {
       ...(jitter === null ? {} : { jitter, targetMs: () => Math.min(this.#targetMs(jitter), (cap ?? 0) / 4), inHandMs: () => stretch.inHandMs() }),
       onSkip: (event) => this.emit('skip', event),
     });
-    play.stdin.write(PLAYER_WAV_HEADER);
     const fed = Promise.all([pipeline(edge, decode.stdin), pipeline(decode.stdout, stretch, play.stdin)]).then(() => undefined, () => undefined);
     return this.#watch({ runs: [decode, play], edge, stretch, jitter, fed });
   }

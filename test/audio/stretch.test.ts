@@ -77,3 +77,18 @@ test('on, with a clean feed (10 ms every 10 ms): never faster, nothing held', as
   assert.equal(out.length, input.length);
   assert.equal(stretch.skippedMs, 0);
 });
+
+test('a header (the player\'s WAV header) goes out with the first audio, not before', async () => {
+  const clock = { now: 0 };
+  const header = Buffer.from('RIFF-header');
+  const stretch = new PlayoutStretch({ targetMs: null, now: () => clock.now, header });
+  const seen: Buffer[] = [];
+  stretch.on('data', (chunk: Buffer) => seen.push(chunk));
+  stretch.write(Buffer.alloc(3));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(seen.length, 0, 'three bytes are not a sample: nothing out yet');
+  stretch.write(Buffer.alloc(5));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(Buffer.concat(seen).subarray(0, header.length).toString(), 'RIFF-header');
+  assert.equal(Buffer.concat(seen).length, header.length + 2 * 8);
+});
