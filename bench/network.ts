@@ -217,6 +217,8 @@ async function main(): Promise<void> {
     log(`${profile.label}: machine busy ${fmt(result.busyPct)} %; outages ${result.outages.map((o) => `${(o.fromMs / 1000).toFixed(1)}+${o.toMs - o.fromMs}`).join(' ') || 'none'}`);
     for (const line of rows(result)) log(line);
     for (const c of result.cases) {
+      const cpu = (byName: Readonly<Record<string, number>>): string => Object.entries(byName).map(([name, value]) => `${name} ${value.toFixed(2)}`).join(' + ') || '-';
+      log(`  ${c.id}: CPU s/min talk ${cpu(c.talkCpu)}; listen ${cpu(c.listenCpu)}`);
       if (c.error !== null) log(`  ${c.id}: ERROR ${c.error}; listener: ${c.listenerStderr.replace(/\n/g, ' | ')}; talker: ${c.talkerStderr.replace(/\n/g, ' | ')}`);
     }
   }

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context, Urls } from '../latency/configs.js';
 import { hangUp, heardClicks, startLiveCall, stopCalls, type CallCase, type HeardClick, type LiveCall } from '../latency/live-call.js';
-import { machineTicks } from '../latency/procs.js';
+import { groupCpu, machineTicks } from '../latency/procs.js';
 import { startRelay } from '../latency/relay.js';
 import { planClicks } from '../latency/signal.js';
 import { HOST, startLinkProxy, type LinkCounters, type LinkProxy, type Outage } from './link.js';
@@ -31,6 +31,9 @@ export interface CaseResult {
   /** Everything the talker put on its link (HTTP, chunk framing, Ogg), kbit/s over the call. */
   readonly wireKbps: number;
   readonly link: LinkCounters;
+  /** CPU seconds per minute of call, by process name, of the talker's and the listener's process groups (start-up included). */
+  readonly talkCpu: Readonly<Record<string, number>>;
+  readonly listenCpu: Readonly<Record<string, number>>;
   readonly talkerExit: string;
   readonly listenerExit: string;
   /** The listener's stderr lines that tell what it did (catch-ups, reconnects), deduplicated by kind. */
@@ -102,6 +105,9 @@ export async function runProfile(profile: Profile, cases: readonly CallCase[], s
     }
     const endAt = performance.now();
     const exits = calls.map((call) => [call.talker.exitInfo(), call.listener.exitInfo()] as const);
+    const minutes = (endAt - clock.t0) / 60_000;
+    const perMinute = (cpu: ReadonlyMap<string, number>): Record<string, number> => Object.fromEntries([...cpu].map(([name, seconds]) => [name, Math.round((seconds / minutes) * 100) / 100]));
+    const cpus = await Promise.all(calls.map(async (call) => [perMinute(await groupCpu(call.talker.pid)), perMinute(await groupCpu(call.listener.pid))] as const));
     await hangUp(calls);
     const after = await machineTicks();
     const outages = proxies[0]?.outages.filter((outage) => outage.fromMs < settings.callMs) ?? [];
@@ -129,6 +135,8 @@ export async function runProfile(profile: Profile, cases: readonly CallCase[], s
         label: call.callCase.label,
         metrics,
         wireKbps: proxy === undefined ? Number.NaN : (proxy.counters.upIn * 8) / (endAt - clock.t0),
+        talkCpu: cpus[index]?.[0] ?? {},
+        listenCpu: cpus[index]?.[1] ?? {},
         link: { ...(proxy?.counters ?? { upIn: 0, upOut: 0, downIn: 0, downOut: 0, upQueuedMax: 0, downQueuedMax: 0 }) },
         talkerExit: exitText(talkerExit, clock.t0),
         listenerExit: exitText(listenerExit, clock.t0),
