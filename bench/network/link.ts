@@ -203,7 +203,12 @@ class Pipe {
   }
 
   #take(chunk: Buffer): void {
-    this.#queue.push({ chunk, due: this.#model.schedule(this.#now(), chunk.length) });
+    // Segment by segment, as a link carries a large read: its first bytes arrive long before its last.
+    const now = this.#now();
+    for (let at = 0; at < chunk.length; at += SEGMENT_PAYLOAD_BYTES) {
+      const segment = chunk.subarray(at, at + SEGMENT_PAYLOAD_BYTES);
+      this.#queue.push({ chunk: segment, due: this.#model.schedule(now, segment.length) });
+    }
     this.#queued += chunk.length;
     this.#onMoved(chunk.length, 0, this.#queued);
     // Hold no more than the link's queue: the rest stays in the kernel, on the sender's side.
