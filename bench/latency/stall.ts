@@ -44,7 +44,7 @@ function fromConfig(id: 'naive' | 'tuned' | 'hc-default', label: string, listenE
 
 /** The pipelines the stall case knows, by id. */
 export const STALL_CASES: Readonly<Record<string, StallCase>> = {
-  'hc-default': fromConfig('hc-default', 'hoodycall talk/listen (--max-delay 200, the default)'),
+  'hc-default': fromConfig('hc-default', 'hoodycall talk/listen (default --max-delay)'),
   'hc-off': fromConfig('hc-default', 'hoodycall talk/listen --max-delay off', ['--max-delay', 'off'], 'hc-off'),
   tuned: fromConfig('tuned', 'tuned ffmpeg | curl pipeline (no catch-up)'),
   naive: fromConfig('naive', 'naive seed pipeline'),
