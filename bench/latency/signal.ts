@@ -27,8 +27,12 @@ const CLICK_AMPLITUDE = 0.5 * 32_767;
 const NOISE_AMPLITUDE = 16;
 /** Onset threshold: about −20 dBFS, 8× below the click and 200× above the noise. */
 export const DEFAULT_THRESHOLD = 3_277;
-/** After an onset, the detector ignores this much audio (the rest of the click and its codec ringing). */
-const REFRACTORY_SAMPLES = (SAMPLE_RATE * 200) / 1000;
+/**
+ * After an onset, the detector ignores this much audio (the rest of the click and its codec ringing,
+ * well under 50 ms). 120 ms, not more: listen's playout shortens pauses up to 2×, so clicks 400 ms
+ * apart (bench/network) can come out 200 ms apart.
+ */
+const REFRACTORY_SAMPLES = (SAMPLE_RATE * 120) / 1000;
 
 /** A small deterministic PRNG (mulberry32), so each run's click times can be reproduced from its seed. */
 export function prng(seed: number): () => number {

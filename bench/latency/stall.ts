@@ -56,7 +56,7 @@ export interface StallSettings {
   readonly stallMs: number;
   /** How long the run goes on after the stall ends (clicks keep coming), ms. */
   readonly afterMs: number;
-  /** Clicks every minGap–maxGap ms (the detector ignores 200 ms after each onset). */
+  /** Clicks every minGap–maxGap ms (the detector ignores 120 ms after each onset). */
   readonly minGapMs: number;
   readonly maxGapMs: number;
   readonly seed: number;

@@ -405,17 +405,19 @@ export function decodeToFloatArgs(): string[] {
 }
 
 /**
- * Bytes per demuxer packet of the player's WAV input. `-max_size` takes no less than 1024 bytes, so
- * the samples are 64-bit float: 128 samples, 2.7 ms (32-bit float: 5.3 ms; 16-bit integer would also
- * make the demuxer read 64 KiB first, looking for S/PDIF).
+ * The player's WAV input: 64-bit float mono, read in packets of 1280 bytes: 160 samples, 3.3 ms. The
+ * wav demuxer waits until a packet is full, so a packet that does not divide an Opus frame (480
+ * samples) leaves the end of every page waiting for the next one, 10–20 ms later, and a real-time
+ * player keeps that as delay: 1024-byte packets (128 samples, 7.5 a 20 ms page) measured ~10 ms later
+ * than whole ones. (`-max_size` takes no less than 1024 bytes; an integer PCM WAV would also make the
+ * demuxer read 64 KiB first, looking for S/PDIF.)
  */
-export const PLAYER_PACKET_BYTES = 1024;
+export const PLAYER_PACKET_FRAMES = 160;
+export const PLAYER_PACKET_BYTES = PLAYER_PACKET_FRAMES * 8;
 
 /**
- * listen's player behind the playout stage: a 64-bit float WAV on stdin (header and samples written
- * by the playout stage), read in 2.7 ms packets with no probing (a float WAV skips the wav demuxer's
- * 64 KiB S/PDIF probe; the raw demuxers would wait for 1024-sample packets), to the target. The same
- * `-n`/`-y` rule as `listenArgs` for a WAV file.
+ * listen's player behind the playout stage: the WAV above on stdin (header and samples written by
+ * the playout stage), to the target. The same `-n`/`-y` rule as `listenArgs` for a WAV file.
  */
 export function playFloatWavArgs(target: PlaybackTarget): string[] {
   const overwrite = target.kind === 'wav' && target.path !== '-' ? [target.overwrite === true ? '-y' : '-n'] : [];

@@ -1,6 +1,6 @@
 /**
  * The playout stage between listen's decoder and its player: 32-bit float mono PCM at 48 kHz in,
- * 64-bit float out (the player's WAV demuxer then cuts ~2.7 ms packets, see playFloatWavArgs), played faster (WSOLA, wsola.ts) while the audio in hand is above the target. It keeps
+ * 64-bit float out (see playFloatWavArgs for why), played faster (WSOLA, wsola.ts) while the audio in hand is above the target. It keeps
  * the model of the real-time player it feeds (PlayoutQueue), which is where "audio in hand" is known:
  * the live-edge keeper asks it before dropping anything, and the target is asked of `targetMs`.
  */
@@ -22,7 +22,17 @@ export interface StretchOptions extends TempoOptions {
    * any audio would start its own output at once (a WAV on stdout before the call has even begun).
    */
   readonly header?: Buffer;
+  /**
+   * The player reads packets of this many frames and waits for each to be full: when the output
+   * stops short of a whole packet (a stream's start: Opus pre-skip leaves 168 of 480 samples; the
+   * end of a catch-up) and nothing follows within REALIGN_MS, that packet is completed with silence
+   * (a few ms, once), instead of its audio waiting for the next page and the call keeping that as delay.
+   */
+  readonly alignFrames?: number;
 }
+
+/** How long an unfinished packet may wait for more audio before it is completed with silence, ms. */
+const REALIGN_MS = 4;
 
 export class PlayoutStretch extends Transform {
   readonly queue = new PlayoutQueue();
@@ -32,6 +42,12 @@ export class PlayoutStretch extends Transform {
   readonly #now: () => number;
   #carry: Buffer = Buffer.alloc(0);
   #header: Buffer | null;
+  readonly #alignFrames: number;
+  /** Frames put out so far, silence included. */
+  #frames = 0;
+  #realign: NodeJS.Timeout | null = null;
+  /** Silence put in to complete packets, ms. */
+  paddedMs = 0;
   /** The speed chosen for the last chunk. */
   tempo = 1;
   /** Input audio played so far, and output audio put out, ms. */
@@ -44,6 +60,7 @@ export class PlayoutStretch extends Transform {
     this.#targetMs = options.targetMs;
     this.#now = options.now ?? (() => performance.now());
     this.#header = options.header ?? null;
+    this.#alignFrames = options.alignFrames ?? 1;
   }
 
   /** Audio in hand at `now`: handed to the player and not yet played, plus what the stretcher holds, ms. */
@@ -57,6 +74,8 @@ export class PlayoutStretch extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.#realign !== null) clearTimeout(this.#realign);
+    this.#realign = null;
     const data = this.#carry.length === 0 ? chunk : Buffer.concat([this.#carry, chunk]);
     const whole = data.length - (data.length % BYTES);
     this.#carry = whole === data.length ? Buffer.alloc(0) : Buffer.from(data.subarray(whole));
@@ -71,7 +90,32 @@ export class PlayoutStretch extends Transform {
     this.inMs += samples.length / SAMPLES_PER_MS;
     this.outMs += out.length / SAMPLES_PER_MS;
     if (out.length > 0) this.queue.handed(out.length / SAMPLES_PER_MS, now);
-    callback(null, this.#withHeader(toFloat64(out)));
+    this.#frames += out.length;
+    callback(null, this.#withHeader(this.#wide(out)));
+    if (this.#frames % this.#alignFrames !== 0) this.#realign = setTimeout(() => this.#complete(), REALIGN_MS);
+  }
+
+  /** Completes the unfinished packet with silence (nothing came for REALIGN_MS). */
+  #complete(): void {
+    this.#realign = null;
+    const missing = (this.#alignFrames - (this.#frames % this.#alignFrames)) % this.#alignFrames;
+    if (missing === 0 || this.destroyed || this.writableEnded) return;
+    this.#frames += missing;
+    this.paddedMs += missing / SAMPLES_PER_MS;
+    this.queue.handed(missing / SAMPLES_PER_MS, this.#now());
+    this.push(this.#wide(new Float32Array(missing)));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (this.#realign !== null) clearTimeout(this.#realign);
+    this.#realign = null;
+    callback(error);
+  }
+
+  /** The samples as 64-bit float. */
+  #wide(samples: Float32Array): Buffer {
+    const wide = Float64Array.from(samples);
+    return Buffer.from(wide.buffer, wide.byteOffset, wide.byteLength);
   }
 
   #withHeader(bytes: Buffer): Buffer {
@@ -82,13 +126,11 @@ export class PlayoutStretch extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    if (this.#realign !== null) clearTimeout(this.#realign);
+    this.#realign = null;
     // Whatever is held plays at normal speed.
     const out = this.#wsola.push(new Float32Array(0), 1);
-    callback(null, out.length === 0 ? null : this.#withHeader(toFloat64(out)));
+    callback(null, out.length === 0 ? null : this.#withHeader(this.#wide(out)));
   }
 }
 
-function toFloat64(samples: Float32Array): Buffer {
-  const wide = Float64Array.from(samples);
-  return Buffer.from(wide.buffer, wide.byteOffset, wide.byteLength);
-}

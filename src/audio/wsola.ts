@@ -92,8 +92,9 @@ export class Wsola {
       this.#debt += (Math.max(tempo, quiet ? QUIET_TEMPO : 1) - 1) * HOP;
       let skip = 0;
       if (this.#debt >= MIN_SKIP && !this.#onsetAhead(ahead)) {
-        // In a pause any seam is inaudible: skip what is owed; in sound, the best-matching period.
-        skip = quiet ? Math.min(MAX_SKIP, Math.round(this.#debt)) : bestSkip(data, p);
+        // In a pause any seam is inaudible: skip what is owed, up to a hop (2× at most); in sound, the
+      // best-matching period.
+        skip = quiet ? Math.min(HOP, Math.round(this.#debt)) : bestSkip(data, p);
       }
       const hop = new Float32Array(HOP);
       const s = p + skip;

@@ -3,7 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'got';
-import { CHANNELS, containerOf, decodeToFloatArgs, meterTapArgs, playFloatWavArgs, type PlaybackTarget, SAMPLE_RATE, webmToOggArgs } from '../audio/args.js';
+import { CHANNELS, containerOf, decodeToFloatArgs, meterTapArgs, playFloatWavArgs, type PlaybackTarget, PLAYER_PACKET_FRAMES, SAMPLE_RATE, webmToOggArgs } from '../audio/args.js';
 import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
 import { JitterTarget } from '../audio/jitter-target.js';
 import { PlayoutStretch } from '../audio/stretch.js';
@@ -242,7 +242,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (decode.stdin === null || decode.stdout === null || play.stdin === null) throw new Error('ffmpeg has no stdin or stdout');
     // Off (`--max-delay off`): everything plays as it comes, no drop and no speed-up.
     const jitter = cap === null ? null : new JitterTarget();
-    const stretch = new PlayoutStretch({ targetMs: jitter === null ? null : () => this.#targetMs(jitter), header: PLAYER_WAV_HEADER });
+    const stretch = new PlayoutStretch({
+      targetMs: jitter === null ? null : () => this.#targetMs(jitter),
+      header: PLAYER_WAV_HEADER,
+      alignFrames: PLAYER_PACKET_FRAMES,
+    });
     const edge = new LiveEdge({
       maxDelayMs: cap,
       // Past the cap, drop down to the target, but never keep more than a quarter of the cap: after a

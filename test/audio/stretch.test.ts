@@ -92,3 +92,34 @@ test('a header (the player\'s WAV header) goes out with the first audio, not bef
   assert.equal(Buffer.concat(seen).subarray(0, header.length).toString(), 'RIFF-header');
   assert.equal(Buffer.concat(seen).length, header.length + 2 * 8);
 });
+
+test('an unfinished player packet is completed with silence when nothing follows (mock timers)', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  const clock = { now: 0 };
+  const stretch = new PlayoutStretch({ targetMs: null, now: () => clock.now, alignFrames: 160 });
+  const seen: Buffer[] = [];
+  stretch.on('data', (chunk: Buffer) => seen.push(chunk));
+  const frames = (): number => Buffer.concat(seen).length / 8;
+  // A stream's first Opus frame after its pre-skip: 168 samples.
+  const first = tone(168 / RATE);
+  stretch.write(bytesOf(first));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(frames(), 168);
+  // More audio within the wait: no silence.
+  t.mock.timers.tick(2);
+  stretch.write(bytesOf(tone(480 / RATE)));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(frames(), 648);
+  // Then nothing: after 4 ms the packet is completed (648 → 800, a multiple of 160) with silence.
+  t.mock.timers.tick(4);
+  assert.equal(frames(), 800);
+  assert.equal(Buffer.concat(seen).readDoubleLE(799 * 8), 0);
+  assert.ok(Math.abs(stretch.paddedMs - 152 / 48) < 1e-9);
+  // Whole packets from then on: a 480-sample frame is 3 packets, nothing to complete.
+  stretch.write(bytesOf(tone(480 / RATE)));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.mock.timers.tick(10);
+  assert.equal(frames(), 1280);
+  assert.ok(Math.abs(stretch.paddedMs - 152 / 48) < 1e-9);
+  stretch.destroy();
+});
