@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     for (const line of rows(result)) log(line);
     for (const c of result.cases) {
       const cpu = (byName: Readonly<Record<string, number>>): string => Object.entries(byName).map(([name, value]) => `${name} ${value.toFixed(2)}`).join(' + ') || '-';
-      log(`  ${c.id}: CPU s/min talk ${cpu(c.talkCpu)}; listen ${cpu(c.listenCpu)}`);
+      log(`  ${c.id}: CPU s/min talk ${cpu(c.talkCpu)}; listen ${cpu(c.listenCpu)}${c.unpaired > 0 ? `; ${c.unpaired} detections paired with no click` : ''}`);
       if (c.error !== null) log(`  ${c.id}: ERROR ${c.error}; listener: ${c.listenerStderr.replace(/\n/g, ' | ')}; talker: ${c.talkerStderr.replace(/\n/g, ' | ')}`);
     }
   }

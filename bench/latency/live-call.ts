@@ -77,6 +77,11 @@ export interface HeardClick {
   readonly heardMs: number;
 }
 
+/** Detections paired with no sent click (a click heard twice, or noise). */
+export function unpairedDetections(call: LiveCall): number {
+  return matchClicks(call.generator.sent, call.detector.detections).filter((index) => index === null).length;
+}
+
 /** The sent clicks that were heard, paired by stream position (match.ts), in sending order. */
 export function heardClicks(call: LiveCall): HeardClick[] {
   const sent = call.generator.sent;

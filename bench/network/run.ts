@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context, Urls } from '../latency/configs.js';
-import { hangUp, heardClicks, startLiveCall, stopCalls, type CallCase, type HeardClick, type LiveCall } from '../latency/live-call.js';
+import { hangUp, heardClicks, startLiveCall, stopCalls, unpairedDetections, type CallCase, type HeardClick, type LiveCall } from '../latency/live-call.js';
 import { groupCpu, machineTicks } from '../latency/procs.js';
 import { startRelay } from '../latency/relay.js';
 import { planClicks } from '../latency/signal.js';
@@ -41,6 +41,13 @@ export interface CaseResult {
   readonly talkerStderr: string;
   readonly listenerStderr: string;
   readonly error: string | null;
+  /** Detections the matcher paired with no sent click. */
+  readonly unpaired: number;
+  /** Every click sent and every detection (ms after the call's start; stream positions), for diagnosis. */
+  readonly detail: {
+    readonly sent: readonly { readonly pos: number; readonly atMs: number }[];
+    readonly hits: readonly { readonly pos: number; readonly atMs: number; readonly heardMs: number }[];
+  };
   /** Each heard click: ms after the call's start it was sent, its delay as heard. */
   readonly clicks: readonly { readonly sentMs: number; readonly heardMs: number }[];
   readonly underruns: readonly { readonly atMs: number; readonly ms: number }[];
@@ -144,6 +151,11 @@ export async function runProfile(profile: Profile, cases: readonly CallCase[], s
         talkerStderr: call.talker.stderrTail().slice(-600),
         listenerStderr: stderr.slice(-600),
         error: call.error ?? (heard.length === 0 ? (call.detector.samples === 0 ? 'no audio came out' : 'no click was found') : null),
+        unpaired: unpairedDetections(call),
+        detail: {
+          sent: call.generator.sent.map((click) => ({ pos: click.pos, atMs: Math.round(click.at - clock.t0) })),
+          hits: call.detector.detections.map((hit) => ({ pos: hit.pos, atMs: Math.round(hit.at - clock.t0), heardMs: Math.round(hit.heardAt - clock.t0) })),
+        },
         clicks: heard.map((click) => ({ sentMs: Math.round(click.sentAt - clock.t0), heardMs: Math.round(click.heardMs) })),
         underruns: call.detector.underruns.map((underrun) => ({ atMs: Math.round(underrun.at - clock.t0), ms: Math.round(underrun.ms) })),
       };
