@@ -240,8 +240,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
     decode.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
     const play = runFfmpeg(this.#options.ffmpegPath, playFloatWavArgs(target), 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout });
     if (decode.stdin === null || decode.stdout === null || play.stdin === null) throw new Error('ffmpeg has no stdin or stdout');
-    // Off (`--max-delay off`): everything plays as it comes, no drop and no speed-up.
-    const jitter = cap === null ? null : new JitterTarget();
+    // Off (`--max-delay off`): everything plays as it comes, no drop and no speed-up. A WAV file is
+    // written as fast as audio comes, with no real-time player to model: the decoder's own start-up
+    // (it starts when the call connects, not before) would look like a backlog to play faster. A
+    // file keeps the page drops past the cap, on the keeper's own clock, as before.
+    const toFile = target.kind === 'wav' && target.path !== '-';
+    const jitter = cap === null || toFile ? null : new JitterTarget();
     const stretch = new PlayoutStretch({
       targetMs: jitter === null ? null : () => this.#targetMs(jitter),
       header: PLAYER_WAV_HEADER,
