@@ -8,7 +8,7 @@
  * (output position − input position), while a pairing shifted by one or more clicks does not, because
  * the gaps between clicks are random. It picks the order-preserving pairing (clicks come out in the
  * order they went in) with the most pairs, where a change of offset between consecutive pairs (a glitch:
- * an underrun, a dropped page) costs 0.8 of a pair and a detection left unpaired costs 0.1; a missing
+ * a dropped page, audio played faster) costs half a pair and a detection left unpaired costs 0.1; a missing
  * click costs nothing (a late listener never hears the early ones). Ties go to the shorter latencies.
  * A pair must be causal (arrived after it was sent) and at most `maxLatencyMs` late.
  */
@@ -28,7 +28,12 @@ export interface MatchOptions {
 
 export const DEFAULT_MATCH: MatchOptions = { toleranceSamples: 720, maxLatencyMs: 15_000 };
 
-const JUMP_COST = 0.8;
+/**
+ * Half a pair: at 0.8, when listen played a backlog faster (which changes the offset between every two
+ * clicks of a catch-up), one hit that matched the click before it by chance, with no jump, beat four
+ * true pairs with four jumps (bench/network, "3g").
+ */
+const JUMP_COST = 0.5;
 const UNPAIRED_HIT_COST = 0.1;
 /** Per ms of latency: only breaks ties (15 s costs 0.015, far below any other term). */
 const LATENCY_COST = 1e-6;

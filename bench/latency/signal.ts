@@ -27,8 +27,12 @@ const CLICK_AMPLITUDE = 0.5 * 32_767;
 const NOISE_AMPLITUDE = 16;
 /** Onset threshold: about −20 dBFS, 8× below the click and 200× above the noise. */
 export const DEFAULT_THRESHOLD = 3_277;
-/** After an onset, the detector ignores this much audio (the rest of the click and its codec ringing). */
-const REFRACTORY_SAMPLES = (SAMPLE_RATE * 200) / 1000;
+/**
+ * After an onset, the detector ignores this much audio (the rest of the click and its codec ringing,
+ * well under 50 ms). 120 ms, not more: listen's playout shortens pauses up to 2×, so clicks 400 ms
+ * apart (bench/network) can come out 200 ms apart.
+ */
+const REFRACTORY_SAMPLES = (SAMPLE_RATE * 120) / 1000;
 
 /** A small deterministic PRNG (mulberry32), so each run's click times can be reproduced from its seed. */
 export function prng(seed: number): () => number {
@@ -108,11 +112,19 @@ export class RealtimeGenerator {
     this.writeError ??= error;
   };
 
+  #prefixWritten = false;
+
+  /** Writes the prefix (a WAV header) now, ahead of the audio: a talker that reads it first can dial before anyone speaks. */
+  writePrefix(): void {
+    if (this.#prefix !== undefined && !this.#prefixWritten) this.#sink.write(this.#prefix);
+    this.#prefixWritten = true;
+  }
+
   /** Starts writing now; returns the start time (performance.now()). */
   start(): number {
     this.#running = true;
     this.#startedAt = performance.now();
-    if (this.#prefix !== undefined) this.#sink.write(this.#prefix);
+    this.writePrefix();
     this.#tick();
     return this.#startedAt;
   }
@@ -177,6 +189,8 @@ export class ClickDetector {
   firstSampleAt: number | null = null;
   /** Samples read so far. */
   samples = 0;
+  /** Where the modelled player ran dry and waited (silence heard): when it resumed, and for how long (ms). */
+  readonly underruns: { readonly at: number; readonly ms: number }[] = [];
   /** The play cursor (ms, performance.now() scale) of the modelled player: when the next sample plays. */
   #playCursor = 0;
   #carry: Buffer | null = null;
@@ -203,6 +217,8 @@ export class ClickDetector {
     }
     // The player reaches this chunk at playCursor, or stalls until it arrives.
     const playStart = Math.max(this.#playCursor, at);
+    // Waits below a block (10 ms) are the reads' own granularity, not a gap anyone hears.
+    if (at - this.#playCursor >= BLOCK_MS) this.underruns.push({ at, ms: at - this.#playCursor });
     const base = this.samples;
     for (let i = 0; i < count; i++) {
       const pos = base + i;

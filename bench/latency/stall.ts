@@ -13,21 +13,15 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { configById, type CommandSpec, type Context, type Urls } from './configs.js';
-import { matchClicks, median } from './match.js';
-import { killAllSync, machineTicks, spawnGroup, stopGroup, type GroupProc } from './procs.js';
+import { configById, type Context, type Urls } from './configs.js';
+import { hangUp, heardClicks, startLiveCall, stopCalls, type CallCase, type LiveCall } from './live-call.js';
+import { median } from './match.js';
+import { killAllSync, machineTicks } from './procs.js';
 import { startRelay } from './relay.js';
-import { ClickDetector, planClicks, RealtimeGenerator, streamingWavHeader, WavStripper } from './signal.js';
+import { planClicks } from './signal.js';
 
-export interface StallCase {
-  readonly id: string;
-  readonly label: string;
-  /** The talker reads raw PCM or a streaming WAV; the listener writes the same. */
-  readonly input: 'pcm' | 'wav';
-  readonly output: 'pcm' | 'wav';
-  talker(urls: Urls, ctx: Context): CommandSpec;
-  listener(urls: Urls, ctx: Context): CommandSpec;
-}
+/** A pipeline the stall case runs (see live-call.ts). */
+export type StallCase = CallCase;
 
 function fromConfig(id: 'naive' | 'tuned' | 'hc-default', label: string, listenExtra: readonly string[] = [], caseId: string = id): StallCase {
   const config = configById(id);
@@ -50,7 +44,7 @@ function fromConfig(id: 'naive' | 'tuned' | 'hc-default', label: string, listenE
 
 /** The pipelines the stall case knows, by id. */
 export const STALL_CASES: Readonly<Record<string, StallCase>> = {
-  'hc-default': fromConfig('hc-default', 'hoodycall talk/listen (--max-delay 200, the default)'),
+  'hc-default': fromConfig('hc-default', 'hoodycall talk/listen (default --max-delay)'),
   'hc-off': fromConfig('hc-default', 'hoodycall talk/listen --max-delay off', ['--max-delay', 'off'], 'hc-off'),
   tuned: fromConfig('tuned', 'tuned ffmpeg | curl pipeline (no catch-up)'),
   naive: fromConfig('naive', 'naive seed pipeline'),
@@ -62,7 +56,7 @@ export interface StallSettings {
   readonly stallMs: number;
   /** How long the run goes on after the stall ends (clicks keep coming), ms. */
   readonly afterMs: number;
-  /** Clicks every minGap–maxGap ms (the detector ignores 200 ms after each onset). */
+  /** Clicks every minGap–maxGap ms (the detector ignores 120 ms after each onset). */
   readonly minGapMs: number;
   readonly maxGapMs: number;
   readonly seed: number;
@@ -97,44 +91,19 @@ export interface StallRelay {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Running {
-  readonly stallCase: StallCase;
-  readonly talker: GroupProc;
-  readonly listener: GroupProc;
-  readonly generator: RealtimeGenerator;
-  readonly detector: ClickDetector;
-  error: string | null;
-}
-
 /** Runs every case at once through `relay`, pausing it once; returns each case's clicks around the stall. */
 export async function runStall(cases: readonly StallCase[], relay: StallRelay, settings: StallSettings, ctx: Context): Promise<StallRun[]> {
   const host = `http://127.0.0.1:${relay.port}`;
-  const running: Running[] = [];
+  const running: LiveCall[] = [];
   let paused = false;
   try {
     const count = Math.ceil((settings.stallAtMs + settings.stallMs + settings.afterMs - 1_000) / ((settings.minGapMs + settings.maxGapMs) / 2)) + 2;
     for (const [index, stallCase] of cases.entries()) {
       const name = `stall-${stallCase.id}-${randomBytes(6).toString('hex')}`;
       const urls: Urls = { talk: `${host}/api/v1/pipe/${name}`, listen: `${host}/api/v1/pipe/${name}`, talkServer: host, listenServer: host, name };
-      const listener = spawnGroup(`${stallCase.id} listener`, ...spec(stallCase.listener(urls, ctx)), { stdin: 'ignore', stdout: 'pipe', cwd: ctx.root });
-      const talker = spawnGroup(`${stallCase.id} talker`, ...spec(stallCase.talker(urls, ctx)), { stdin: 'pipe', stdout: 'ignore', cwd: ctx.root });
-      if (talker.stdin === null) throw new Error('no talker stdin');
       const seed = settings.seed * 100 + index;
       const onsets = planClicks({ firstMs: 1_000, count, minGapMs: settings.minGapMs, maxGapMs: settings.maxGapMs, seed });
-      const generator = new RealtimeGenerator(talker.stdin, onsets, seed, stallCase.input === 'wav' ? streamingWavHeader() : undefined);
-      const entry: Running = { stallCase, talker, listener, generator, detector: new ClickDetector(), error: null };
-      const stripper = stallCase.output === 'wav' ? new WavStripper() : null;
-      listener.stdout?.on('data', (chunk: Buffer) => {
-        const at = performance.now();
-        if (entry.error !== null) return;
-        try {
-          const pcm = stripper === null ? chunk : stripper.feed(chunk);
-          if (pcm.length > 0) entry.detector.feed(pcm, at);
-        } catch (error) {
-          entry.error = (error as Error).message;
-        }
-      });
-      running.push(entry);
+      running.push(startLiveCall(stallCase, urls, onsets, seed, ctx));
     }
     const t0 = performance.now();
     for (const entry of running) entry.generator.start();
@@ -150,42 +119,24 @@ export async function runStall(cases: readonly StallCase[], relay: StallRelay, s
     await sleep(settings.afterMs);
 
     // A clean hang-up: end of input; then whatever still runs is stopped.
-    for (const entry of running) {
-      entry.generator.stop();
-      entry.talker.stdin?.end();
-    }
-    await Promise.race([Promise.all(running.flatMap((entry) => [entry.talker.exited, entry.listener.exited])), sleep(3_000)]);
+    await hangUp(running);
     return running.map((entry) => summarize(entry, stallFrom, stallTo));
   } finally {
     if (paused) process.kill(relay.pid, 'SIGCONT');
-    for (const entry of running) entry.generator.stop();
-    await Promise.all(running.flatMap((entry) => [stopGroup(entry.talker), stopGroup(entry.listener)]));
+    await stopCalls(running);
   }
 }
 
-function spec(command: CommandSpec): [string, readonly string[]] {
-  return [command.file, command.args];
-}
-
-function summarize(entry: Running, stallFrom: number, stallTo: number): StallRun {
-  const sent = entry.generator.sent;
-  const hits = entry.detector.detections;
-  const pairs = matchClicks(sent, hits);
-  const points: StallPoint[] = [];
-  pairs.forEach((index, j) => {
-    const hit = hits[j];
-    const click = index === null ? undefined : sent[index];
-    if (hit === undefined || click === undefined) return;
-    points.push({ sentMs: click.at - stallTo, arrivalMs: hit.at - click.at, heardMs: hit.heardAt - click.at });
-  });
+function summarize(entry: LiveCall, stallFrom: number, stallTo: number): StallRun {
+  const points: StallPoint[] = heardClicks(entry).map((click) => ({ sentMs: click.sentAt - stallTo, arrivalMs: click.arrivalMs, heardMs: click.heardMs }));
   const before = points.filter((point) => point.sentMs < stallFrom - stallTo).map((point) => point.heardMs);
   let error = entry.error;
   if (error === null && points.length === 0) error = entry.detector.samples === 0 ? 'no audio came out' : 'no click was found';
   return {
-    id: entry.stallCase.id,
-    label: entry.stallCase.label,
+    id: entry.callCase.id,
+    label: entry.callCase.label,
     points,
-    sent: sent.length,
+    sent: entry.generator.sent.length,
     beforeMs: median(before),
     error,
     listenerStderr: entry.listener.stderrTail(),

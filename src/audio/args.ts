@@ -66,10 +66,43 @@ export interface OpusOptions {
   readonly lowLatency?: boolean;
   /** Overrides the application implied by `lowLatency` (`voip`, or `lowdelay` when low latency). */
   readonly application?: 'voip' | 'audio' | 'lowdelay';
+  /** Opus frame duration, ms (2.5, 5, 10, 20, 40 or 60); default 10. */
+  readonly frameMs?: OpusFrameMs;
+  /** Ogg page duration, ms: a whole number of frames; default two frames (one with `lowLatency`). */
+  readonly pageMs?: number;
 }
+
+export type OpusFrameMs = 2.5 | 5 | 10 | 20 | 40 | 60;
+const OPUS_FRAME_SIZES: readonly number[] = [2.5, 5, 10, 20, 40, 60];
 
 /** Opus frame duration in ms: 10 ms frames reach a listener ~20 ms sooner from a microphone than 20 ms ones. */
 const OPUS_FRAME_MS = 10;
+
+/** One rung of the ladder a talker steps down when its link cannot carry the stream (and back up). */
+export interface SendRung extends Required<Pick<OpusOptions, 'bitrateKbps' | 'frameMs' | 'pageMs'>> {
+  /** What this rung puts on the wire for speech, kbit/s: Opus, Ogg, chunk framing and IPv4+TCP headers (measured). */
+  readonly wireKbps: number;
+  /** Added delay as heard over the first rung on a clean link, ms (measured). */
+  readonly addedMs: number;
+}
+
+/**
+ * The send ladder, from bench/network/README.md ("Wire bytes"): 20 s of speech through
+ * bench/network/wire.ts (bytes on every layer), the delays through bench/network.ts on a clean link.
+ * Per second of speech the Opus packets are the smaller part at 20 ms pages: 50 pages a second cost
+ * 11.6 kbit/s of Ogg headers, 2.4 of chunk framing and 20.8 of IPv4+TCP headers (one segment per
+ * page), so longer pages save more than a lower bitrate, at ~40 ms as heard per page doubling (a
+ * page is sent when its last frame is done). Rung 0 is the default: nothing is saved there for free
+ * (VBR is on already; constrained or off VBR save nothing; 20 ms frames would save 2.4 kbit/s and
+ * cost ~20 ms from a microphone). The lower rungs keep a 32 kbit/s uplink live (29.1 and 23.2
+ * kbit/s on the wire) where rung 0 (68.6) falls further behind every second.
+ */
+export const SEND_LADDER: readonly SendRung[] = [
+  { bitrateKbps: 32, frameMs: 10, pageMs: 20, wireKbps: 68.6, addedMs: 0 },
+  { bitrateKbps: 24, frameMs: 20, pageMs: 40, wireKbps: 41.9, addedMs: 40 },
+  { bitrateKbps: 16, frameMs: 20, pageMs: 60, wireKbps: 29.1, addedMs: 80 },
+  { bitrateKbps: 12, frameMs: 20, pageMs: 60, wireKbps: 23.2, addedMs: 80 },
+];
 
 function assertPositiveInteger(value: number, what: string): void {
   if (!Number.isInteger(value) || value <= 0) throw new RangeError(`${what} must be a positive integer, got ${value}`);
@@ -204,7 +237,11 @@ export function opusOggOutputArgs(options: OpusOptions = {}): string[] {
     throw new RangeError(`Opus bitrate must be a whole number of kbit/s from 6 to 510, got ${bitrate}`);
   }
   const low = options.lowLatency ?? false;
-  const pageMs = low ? OPUS_FRAME_MS : 2 * OPUS_FRAME_MS;
+  const frameMs = options.frameMs ?? OPUS_FRAME_MS;
+  if (!OPUS_FRAME_SIZES.includes(frameMs)) throw new RangeError(`Opus frame duration must be one of ${OPUS_FRAME_SIZES.join(', ')} ms, got ${String(frameMs)}`);
+  const pageMs = options.pageMs ?? (low ? frameMs : 2 * frameMs);
+  const frames = pageMs / frameMs;
+  if (!Number.isInteger(frames) || frames < 1 || pageMs > 1_000) throw new RangeError(`Ogg page duration must be a whole number of ${frameMs} ms frames up to 1 s, got ${pageMs}`);
   const application = options.application ?? (low ? 'lowdelay' : 'voip');
   return [
     '-c:a', 'libopus',
@@ -212,8 +249,8 @@ export function opusOggOutputArgs(options: OpusOptions = {}): string[] {
     '-ac', String(CHANNELS),
     '-ar', String(SAMPLE_RATE),
     '-application', application,
-    '-frame_duration', String(OPUS_FRAME_MS),
-    '-page_duration', String(pageMs * 1000),
+    '-frame_duration', String(frameMs),
+    '-page_duration', String(Math.round(pageMs * 1000)),
     '-flush_packets', '1',
     '-f', 'ogg',
     '-',
@@ -352,6 +389,34 @@ export function playbackOutputArgs(target: PlaybackTarget): string[] {
 export function listenArgs(target: PlaybackTarget): string[] {
   const overwrite = target.kind === 'wav' && target.path !== '-' ? [target.overwrite === true ? '-y' : '-n'] : [];
   return [...QUIET_ARGS, ...overwrite, ...oggStdinInputArgs(), ...playbackOutputArgs(target)];
+}
+
+/**
+ * listen's decoder when a playout stage runs between decoder and player (listener.ts): Ogg on stdin,
+ * 32-bit float mono 48 kHz PCM on stdout, each packet as soon as it is decoded.
+ */
+export function decodeToFloatArgs(): string[] {
+  return [...QUIET_ARGS, ...oggStdinInputArgs(), '-flush_packets', '1', '-f', 'f32le', '-ar', String(SAMPLE_RATE), '-ac', String(CHANNELS), '-'];
+}
+
+/**
+ * The player's WAV input: 64-bit float mono, read in packets of 1280 bytes: 160 samples, 3.3 ms. The
+ * wav demuxer waits until a packet is full, so a packet that does not divide an Opus frame (480
+ * samples) leaves the end of every page waiting for the next one, 10–20 ms later, and a real-time
+ * player keeps that as delay: 1024-byte packets (128 samples, 7.5 a 20 ms page) measured ~10 ms later
+ * than whole ones. (`-max_size` takes no less than 1024 bytes; an integer PCM WAV would also make the
+ * demuxer read 64 KiB first, looking for S/PDIF.)
+ */
+export const PLAYER_PACKET_FRAMES = 160;
+export const PLAYER_PACKET_BYTES = PLAYER_PACKET_FRAMES * 8;
+
+/**
+ * listen's player behind the playout stage: the WAV above on stdin (header and samples written by
+ * the playout stage), to the target. The same `-n`/`-y` rule as `listenArgs` for a WAV file.
+ */
+export function playFloatWavArgs(target: PlaybackTarget): string[] {
+  const overwrite = target.kind === 'wav' && target.path !== '-' ? [target.overwrite === true ? '-y' : '-n'] : [];
+  return [...QUIET_ARGS, ...overwrite, ...wavStdinInputArgs(PLAYER_PACKET_BYTES), ...playbackOutputArgs(target)];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -34,13 +34,19 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { clearImmediate, setImmediate } from 'node:timers';
+import type { JitterTarget } from './jitter-target.js';
 import { isOpusHead, opusPacketSamples, pagePackets, type OggPage } from './ogg.js';
 
 /** Opus granule positions count 48 kHz samples whatever the input rate. */
 const GRANULE_RATE_PER_MS = 48;
 
-/** Default bound on the audio in hand, ms. */
-export const DEFAULT_MAX_DELAY_MS = 200;
+/**
+ * Default bound on the audio in hand, ms. With the adaptive playout in front of the player (listen's
+ * decoder chain) this is the hard cap: below it a backlog is played faster, not dropped. 1 s keeps
+ * every stall of the issue's "3g" and "lossy" links (up to 800 ms) and drops a longer one (a tunnel)
+ * back to the live edge; bench/network/README.md has the trade-off measured for 200 ms to 3 s.
+ */
+export const DEFAULT_MAX_DELAY_MS = 1_000;
 
 export interface SkipEvent {
   /** Audio dropped in this catch-up, ms. */
@@ -58,8 +64,15 @@ export interface SkipEvent {
 export interface LiveEdgeOptions {
   /** The bound on the audio in hand, ms; null or 0: never drop (still measures). */
   readonly maxDelayMs: number | null;
-  /** What a catch-up drains to, ms; default a quarter of `maxDelayMs`. */
-  readonly targetMs?: number;
+  /** What a catch-up drains to, ms (a number, or asked anew at each catch-up); default a quarter of `maxDelayMs`. */
+  readonly targetMs?: number | (() => number);
+  /**
+   * The audio in hand downstream, ms, when a playout stage behind the decoder knows it better than
+   * this keeper's own model (which assumes normal speed): the stretcher that plays faster does.
+   */
+  readonly inHandMs?: () => number;
+  /** Told of every audio page's arrival (the playout target follows them). */
+  readonly jitter?: JitterTarget;
   /** The clock, ms (default `performance.now`); injectable for tests. */
   readonly now?: () => number;
   /** Called once per catch-up, when it is over: no drop for a second (or the end of the stream). */
@@ -110,7 +123,11 @@ const EPISODE_QUIET_MS = 1_000;
 
 export class LiveEdge extends Transform {
   readonly #maxDelayMs: number | null;
-  readonly #targetMs: number;
+  readonly #targetMs: number | (() => number);
+  readonly #inHandMs: (() => number) | undefined;
+  readonly #jitter: JitterTarget | undefined;
+  /** With `inHandMs`: audio passed on in the batch being decided (not yet out of the decoder). */
+  #batchPassedMs = 0;
   readonly #now: () => number;
   readonly #onSkip: ((event: SkipEvent) => void) | undefined;
   #stream: StreamState | null = null;
@@ -123,6 +140,8 @@ export class LiveEdge extends Transform {
   #lastDuration = 0;
   /** Dropping now: from audio in hand over the bound down to the target. */
   #catchingUp = false;
+  /** The level the current catch-up drains to, fixed when it begins. */
+  #drainTo: number | null = null;
   /** What the current catch-up has dropped so far, reported once it has been quiet for EPISODE_QUIET_MS. */
   #episode: Episode | null = null;
   /** Totals over the call. */
@@ -138,9 +157,11 @@ export class LiveEdge extends Transform {
     const bound = options.maxDelayMs === 0 ? null : options.maxDelayMs;
     this.#maxDelayMs = bound;
     this.#targetMs = options.targetMs ?? (bound ?? 0) / 4;
-    if (bound !== null && (this.#targetMs < 0 || this.#targetMs > bound)) {
+    if (typeof this.#targetMs === 'number' && bound !== null && (this.#targetMs < 0 || this.#targetMs > bound)) {
       throw new RangeError(`targetMs must be from 0 to maxDelayMs, got ${this.#targetMs}`);
     }
+    this.#inHandMs = options.inHandMs;
+    this.#jitter = options.jitter;
     this.#now = options.now ?? (() => performance.now());
     this.#onSkip = options.onSkip;
   }
@@ -148,7 +169,10 @@ export class LiveEdge extends Transform {
   /** How much later than at best the audio is heard now, ms (0 before the first audio page). */
   get behindMs(): number {
     if (this.#playCursor === null || this.#lastIdeal === null) return 0;
-    return Math.max(0, Math.max(this.#playCursor, this.#now()) - this.#lastDuration - this.#lastIdeal);
+    const now = this.#now();
+    // When the last page passed on ends playing: the playout stage knows, if there is one.
+    const ends = this.#inHandMs === undefined ? Math.max(this.#playCursor, now) : now + this.#inHandMs();
+    return Math.max(0, ends - this.#lastDuration - this.#lastIdeal);
   }
 
   /** Audio queued in the player model, ms. */
@@ -157,6 +181,7 @@ export class LiveEdge extends Transform {
   }
 
   #queuedAt(now: number): number {
+    if (this.#inHandMs !== undefined) return this.#inHandMs() + this.#batchPassedMs;
     return this.#playCursor === null ? 0 : Math.max(0, this.#playCursor - now);
   }
 
@@ -197,7 +222,9 @@ export class LiveEdge extends Transform {
       const entry = entries[i];
       if (entry?.kind === 'audio') sum += entry.durationMs;
     }
+    this.#batchPassedMs = 0;
     entries.forEach((entry, i) => this.#decide(entry, newerMs[i] ?? 0, now));
+    this.#batchPassedMs = 0;
   }
 
   /** Reads a page into the stream state: which kind it is, its media time, and the baseline. */
@@ -206,6 +233,7 @@ export class LiveEdge extends Transform {
     if (page.bos) {
       const first = packets.pieces[0];
       this.#stream = { serial: page.serial, opus: first !== undefined && isOpusHead(first), completed: 0, firstGranule: null, lastGranule: null, baseline: null, lastDropped: false };
+      this.#jitter?.restart();
     }
     const stream = this.#stream;
     // Pages of another stream than the current one (or before any BOS) are passed on as they are.
@@ -226,6 +254,7 @@ export class LiveEdge extends Transform {
       if (stream.lastGranule !== null) {
         stream.baseline = null;
         this.#lastIdeal = null;
+        this.#jitter?.restart();
       }
       stream.firstGranule = page.granule;
     }
@@ -233,6 +262,7 @@ export class LiveEdge extends Transform {
     const endMs = this.#endOf(stream);
     const offset = now - endMs;
     if (stream.baseline === null || offset < stream.baseline) stream.baseline = offset;
+    this.#jitter?.arrival(now, endMs);
     return { page, kind: 'audio', stream, endMs, durationMs };
   }
 
@@ -254,11 +284,12 @@ export class LiveEdge extends Transform {
     else {
       if (!this.#catchingUp && inHand > this.#maxDelayMs) {
         this.#catchingUp = true;
+        this.#drainTo = typeof this.#targetMs === 'number' ? this.#targetMs : Math.min(this.#maxDelayMs, Math.max(0, this.#targetMs()));
         this.#episode ??= { skippedMs: 0, pages: 0, inHandBeforeMs: inHand, behindBeforeMs: this.#heardLateness(stream, entry, now), inHandAfterMs: 0, lastDropAt: now };
       }
       // Drop only while what would be left in hand still reaches the target: the dropped page's time
       // is then covered by audio that is queued or already here, and never becomes silence.
-      drop = this.#catchingUp && inHand - entry.durationMs >= this.#targetMs;
+      drop = this.#catchingUp && inHand - entry.durationMs >= (this.#drainTo ?? 0);
     }
     stream.lastDropped = drop;
     if (drop) {
@@ -273,12 +304,14 @@ export class LiveEdge extends Transform {
     }
     const start = Math.max(this.#playCursor ?? now, now);
     this.#playCursor = start + entry.durationMs;
+    this.#batchPassedMs += entry.durationMs;
     this.#lastDuration = entry.durationMs;
     if (stream.baseline !== null) this.#lastIdeal = stream.baseline + entry.endMs;
     this.push(page.bytes);
     if (page.continued) return;
     if (this.#catchingUp) {
       this.#catchingUp = false;
+      this.#drainTo = null;
       if (this.#episode !== null) this.#episode.inHandAfterMs = inHand;
     } else if (this.#episode !== null && now - this.#episode.lastDropAt >= EPISODE_QUIET_MS) this.#endEpisode();
   }
@@ -293,6 +326,7 @@ export class LiveEdge extends Transform {
     const episode = this.#episode;
     this.#episode = null;
     this.#catchingUp = false;
+    this.#drainTo = null;
     if (episode === null || episode.pages === 0) return;
     this.catchUps += 1;
     this.#onSkip?.({

@@ -11,12 +11,12 @@ import { conclude, endOfDial } from './conclude.js';
 import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
-import { delayBound, wholeNumber } from './parse.js';
+import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { callShareLines, holdText, opusOf, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
-import { LevelTrail, seconds, wireRate } from './status-text.js';
+import { delayParts, LevelTrail, seconds, wireRate } from './status-text.js';
 import { LOW_LATENCY_HELP } from './talk.js';
 
 interface CallFlags {
@@ -50,7 +50,7 @@ export function registerCall(program: Command): void {
     .option('--output <file|->', 'write what you hear as WAV (- = stdout) instead of playing it')
     .addOption(new Option('--bitrate <kbps>', 'Opus bitrate').argParser(wholeNumber(6, 510)).default(32))
     .option('--low-latency', LOW_LATENCY_HELP)
-    .option('--max-delay <ms>', 'after a stall, drop the oldest audio so you hear at most this much late (0 or off: keep it all)', delayBound, DEFAULT_MAX_DELAY_MS)
+    .option('--max-delay <ms>', MAX_DELAY_HELP, delayBound, DEFAULT_MAX_DELAY_MS)
     .option('--no-reconnect', 'end the call when the connection drops instead of dialing again')
     .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('--mute', 'start muted (press m to unmute)')
@@ -130,7 +130,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
           `↑ ${wireRate(talker.bytesSent, ms)}`,
           `↓ ${wireRate(listener.bytesReceived, ms)}`,
           ...levels.parts(),
-          `${Math.round(listener.behindMs)} ms behind`,
+          ...delayParts(listener),
           ...(talker.muted ? ['MUTED'] : []),
         ].join(' · '),
       );

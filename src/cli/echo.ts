@@ -104,7 +104,8 @@ async function echo(flags: EchoFlags): Promise<void> {
     const startedAt = Date.now();
     const ticker = setInterval(() => {
       const delay = measuredDelay(captured, decoded, (listener.skippedMs * METER_RATE) / 1000);
-      if (delay !== null) delays.push(delay);
+      // What is handed to the player but not yet played is heard that much later.
+      if (delay !== null) delays.push(delay + (listener.playout?.inHandMs ?? 0));
       if (delays.length > 20) delays.shift();
       const median = medianOf(delays);
       status.update(`echo ${formatElapsed(Date.now() - startedAt)} · you hear yourself ${median === undefined ? '…' : `${Math.round(median)} ms`} late (+ device buffers) · ctrl-C ends`);

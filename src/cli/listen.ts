@@ -7,12 +7,12 @@ import { conclude, endOfDial } from './conclude.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
-import { delayBound, wholeNumber } from './parse.js';
+import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { holdText, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
-import { seconds, wireRate } from './status-text.js';
+import { delayParts, seconds, wireRate } from './status-text.js';
 
 export interface ListenFlags {
   server?: string;
@@ -37,7 +37,7 @@ export function registerListen(program: Command): void {
     .option('--record <file>', 'also keep the received stream as it came (Ogg, chained across reconnects)')
     .option('--device <name>', 'playback device (a PulseAudio sink or ALSA device; an mpv --audio-device where mpv plays)')
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
-    .option('--max-delay <ms>', 'after a stall, drop the oldest audio so you hear at most this much late (0 or off: keep it all)', delayBound, DEFAULT_MAX_DELAY_MS)
+    .option('--max-delay <ms>', MAX_DELAY_HELP, delayBound, DEFAULT_MAX_DELAY_MS)
     .option('--reconnect', 'when the stream is cut or the relay restarts, dial the same name again')
     .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('-q, --quiet', 'no status output')
@@ -78,7 +78,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
     const ticker = setInterval(() => {
       if (listener.startedAt === undefined) return;
       const ms = Date.now() - listener.startedAt;
-      status.update(`listening ${formatElapsed(ms)} · ${wireRate(listener.bytesReceived, ms)} · ${Math.round(listener.behindMs)} ms behind · ${at.name}`);
+      status.update([`listening ${formatElapsed(ms)}`, wireRate(listener.bytesReceived, ms), ...delayParts(listener), at.name].join(' · '));
     }, 250);
     let end: CallEnd;
     try {

@@ -20,6 +20,9 @@ export function secondsAsMs(min: number): (value: string) => number {
   };
 }
 
+/** `--max-delay`'s help, for listen and call. */
+export const MAX_DELAY_HELP = 'the most audio kept in hand, ms: below it a backlog plays up to 25 % faster, past it the oldest is dropped (default 1000; 0 or off: play everything as it comes)';
+
 /** `--max-delay`: whole ms up to a minute, or 0 / off for never dropping audio (0). */
 export function delayBound(value: string): number {
   // 0, not null, for off: commander turns a parser's null into ''. LiveEdge reads 0 as off.

@@ -35,3 +35,15 @@ export function wireRate(bytes: number, ms: number): string {
 export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
+
+/**
+ * How late what you hear is, for the status line: the audio in hand against the playout's target
+ * (`in hand 180/200 ms`, and the speed while it catches up), or, where there is no playout (an external
+ * player, a file), how far behind the best delay of the call.
+ */
+export function delayParts(listener: { readonly behindMs: number; readonly playout: { readonly targetMs: number; readonly inHandMs: number; readonly tempo: number } | null }): string[] {
+  const playout = listener.playout;
+  if (playout === null) return [`${Math.round(listener.behindMs)} ms behind`];
+  const speed = playout.tempo > 1.001 ? [`catching up ×${playout.tempo.toFixed(2)}`] : [];
+  return [`in hand ${Math.round(playout.inHandMs)}/${Math.round(playout.targetMs)} ms`, ...speed];
+}

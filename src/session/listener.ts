@@ -3,8 +3,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { type Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Response } from 'got';
-import { listenArgs, meterTapArgs, type PlaybackTarget, webmToOggArgs } from '../audio/args.js';
+import { CHANNELS, decodeToFloatArgs, meterTapArgs, playFloatWavArgs, type PlaybackTarget, PLAYER_PACKET_FRAMES, SAMPLE_RATE, webmToOggArgs } from '../audio/args.js';
 import { DEFAULT_MAX_DELAY_MS, LiveEdge, type SkipEvent } from '../audio/catch-up.js';
+import { JitterTarget } from '../audio/jitter-target.js';
+import { PlayoutStretch } from '../audio/stretch.js';
+import { streamingWavHeader } from '../audio/wav-feed.js';
+import { WAVE_FORMAT_IEEE_FLOAT } from '../audio/wav.js';
 import { NotOggError, type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { playerArgs, type PlayerTarget } from '../audio/player.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
@@ -69,11 +73,31 @@ function startsBeforeDialing(target: PlaybackTarget | PlayerTarget): boolean {
 
 /** The call's running decoder and what feeds it. */
 interface Decoder {
-  readonly run: FfmpegRun;
+  /** The processes of the chain, first to last: decoder and player, or the external player alone. */
+  readonly runs: readonly FfmpegRun[];
   /** The live-edge keeper in front of ffmpeg, fed by every connection in turn. */
   readonly edge: LiveEdge;
+  /** The playout stage between decoder and player (none in front of an external player). */
+  readonly stretch: PlayoutStretch | null;
+  readonly jitter: JitterTarget | null;
+  /** Settles when every byte path of the chain has ended. */
   readonly fed: Promise<void>;
 }
+
+/** What the adaptive playout is doing now (Listener.playout). */
+export interface PlayoutState {
+  /** The delay it returns to after a stall, ms: follows the link's jitter and stalls, at most the cap. */
+  readonly targetMs: number;
+  /** Audio in hand (handed to the player, not yet played), ms. */
+  readonly inHandMs: number;
+  /** Playback speed now (1: normal; up to 1.25 while catching up). */
+  readonly tempo: number;
+  /** Audio skipped by playing faster so far, ms (nothing is lost: it is the pauses between pitch periods). */
+  readonly stretchedMs: number;
+}
+
+/** The WAV header the player reads first: 64-bit float, as the playout stage writes (see playFloatWavArgs). */
+const PLAYER_WAV_HEADER = streamingWavHeader({ formatTag: WAVE_FORMAT_IEEE_FLOAT, bitsPerSample: 64, channels: CHANNELS, sampleRate: SAMPLE_RATE });
 
 /**
  * The listening side of a call: one decoder for the whole call, fed by each connection in turn (a
@@ -121,6 +145,29 @@ export class Listener extends EventEmitter<ListenerEvents> {
   /** Audio the catch-up has dropped so far in this call, ms. */
   get skippedMs(): number {
     return this.#decoder?.edge.skippedMs ?? this.#skippedBefore;
+  }
+
+  /** The adaptive playout now; null when it is off (`maxDelayMs` null, an external player) or not started. */
+  get playout(): PlayoutState | null {
+    const decoder = this.#decoder;
+    if (decoder === null || decoder.stretch === null || decoder.jitter === null) return null;
+    return {
+      targetMs: this.#targetMs(decoder.jitter),
+      inHandMs: decoder.stretch.inHandMs(),
+      tempo: decoder.stretch.tempo,
+      stretchedMs: decoder.stretch.skippedMs,
+    };
+  }
+
+  /** The cap: `maxDelayMs`, the default when not given; null when off. */
+  get #capMs(): number | null {
+    const cap = this.#options.maxDelayMs === undefined ? DEFAULT_MAX_DELAY_MS : this.#options.maxDelayMs;
+    return cap === 0 ? null : cap;
+  }
+
+  /** The playout target: the link's, at most half the cap (room above it before anything is dropped). */
+  #targetMs(jitter: JitterTarget): number {
+    return Math.min(jitter.targetMs, (this.#capMs ?? Infinity) / 2);
   }
 
   get startedAt(): number | undefined {
@@ -199,31 +246,63 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (!outcome.ok) throw new NotAudioError(`the WebM stream could not be read: ${outcome.message}`);
   }
 
-  /** The call's one decoder (Ogg in), behind the live-edge keeper that every connection feeds. */
+  /**
+   * The call's one decoder chain, behind the live-edge keeper that every connection feeds:
+   * pages → LiveEdge (drops only past the cap) → ffmpeg decoder (Ogg → float PCM) → PlayoutStretch
+   * (faster while the audio in hand is above the target) → ffmpeg player (float WAV → device, WAV, PCM).
+   * An external player (ffplay, mpv) reads the Ogg itself: page drops only, no stretching.
+   */
   #startDecoder(): Decoder {
     const target = this.#options.target;
-    // An external player has no tap for the decoded audio: no `decoded` events then.
-    const meter = this.#options.meter === true && target.kind !== 'player';
-    const [program, args] = target.kind === 'player'
-      ? [target.path, playerArgs(target)]
-      : [this.#options.ffmpegPath, [...listenArgs(target), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])]];
-    const run = runFfmpeg(program, args, 'listen', {
-      stdin: 'pipe', stdout: this.#options.decoderStdout, meter, ...(target.kind === 'player' ? { program: target.player } : {}),
+    const cap = this.#capMs;
+    if (target.kind === 'player') {
+      const run = runFfmpeg(target.path, playerArgs(target), 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout, program: target.player });
+      if (run.stdin === null) throw new Error(`${target.player} has no stdin`);
+      const edge = new LiveEdge({ maxDelayMs: cap, onSkip: (event) => this.emit('skip', event) });
+      return this.#watch({ runs: [run], edge, stretch: null, jitter: null, fed: pipeline(edge, run.stdin).catch(() => undefined) });
+    }
+    const meter = this.#options.meter === true;
+    const decode = runFfmpeg(this.#options.ffmpegPath, [...decodeToFloatArgs(), ...(meter ? meterTapArgs({ fd: 3, sampleRate: METER_RATE }) : [])], 'listen', { stdin: 'pipe', stdout: 'pipe', meter });
+    decode.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
+    const play = runFfmpeg(this.#options.ffmpegPath, playFloatWavArgs(target), 'listen', { stdin: 'pipe', stdout: this.#options.decoderStdout });
+    if (decode.stdin === null || decode.stdout === null || play.stdin === null) throw new Error('ffmpeg has no stdin or stdout');
+    // Off (`--max-delay off`): everything plays as it comes, no drop and no speed-up. A WAV file is
+    // written as fast as audio comes, with no real-time player to model: the decoder's own start-up
+    // (it starts when the call connects, not before) would look like a backlog to play faster. A
+    // file keeps the page drops past the cap, on the keeper's own clock, as before.
+    const toFile = target.kind === 'wav' && target.path !== '-';
+    const jitter = cap === null || toFile ? null : new JitterTarget();
+    const stretch = new PlayoutStretch({
+      targetMs: jitter === null ? null : () => this.#targetMs(jitter),
+      header: PLAYER_WAV_HEADER,
+      alignFrames: PLAYER_PACKET_FRAMES,
     });
-    run.meter?.on('data', (chunk: Buffer) => this.emit('decoded', chunk.length / 2));
-    if (run.stdin === null) throw new Error('ffmpeg has no stdin');
     const edge = new LiveEdge({
-      maxDelayMs: this.#options.maxDelayMs === undefined ? DEFAULT_MAX_DELAY_MS : this.#options.maxDelayMs,
+      maxDelayMs: cap,
+      // Past the cap, drop down to the target, but never keep more than a quarter of the cap: after a
+      // stall far longer than any before (the target cannot know yet), come back near the live edge.
+      ...(jitter === null ? {} : { jitter, targetMs: () => Math.min(this.#targetMs(jitter), (cap ?? 0) / 4), inHandMs: () => stretch.inHandMs() }),
       onSkip: (event) => this.emit('skip', event),
     });
-    const fed = pipeline(edge, run.stdin).catch(() => undefined);
-    const decoder: Decoder = { run, edge, fed };
-    // A decoder that dies mid-call ends the call: nothing else would notice until the next byte.
-    void run.outcome.then((outcome) => {
-      if (outcome.ok || this.#decoder !== decoder) return;
-      this.#decoderFailed = outcome;
-      this.#stop.abort();
-    });
+    const fed = Promise.all([pipeline(edge, decode.stdin), pipeline(decode.stdout, stretch, play.stdin)]).then(() => undefined, () => undefined);
+    return this.#watch({ runs: [decode, play], edge, stretch, jitter, fed });
+  }
+
+  /** Makes `decoder` the call's, and ends the call if one of its processes dies mid-call. */
+  #watch(decoder: Decoder): Decoder {
+    // A process that dies mid-call ends the call: nothing else would notice until the next byte. The
+    // rest of the chain cannot go on without it (a decoder still waiting for its first page would
+    // never notice a player that could not open the speaker), so it is stopped, and the chain's
+    // outcome says why.
+    for (const run of decoder.runs) {
+      void run.outcome.then(async (outcome) => {
+        if (outcome.ok || this.#decoder !== decoder) return;
+        for (const other of decoder.runs) if (other !== run) other.stop(500);
+        const chain = await chainOutcome(decoder.runs);
+        this.#decoderFailed ??= chain.ok ? outcome : chain;
+        this.#stop.abort();
+      });
+    }
     this.#decoder = decoder;
     return decoder;
   }
@@ -238,10 +317,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.#skippedBefore = decoder.edge.skippedMs;
     decoder.edge.end();
     await decoder.fed;
-    const exited = await Promise.race([decoder.run.outcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000).unref())]);
+    const outcome = chainOutcome(decoder.runs);
+    const exited = await Promise.race([outcome, new Promise<null>((resolve) => setTimeout(() => resolve(null), 3_000).unref())]);
     if (exited !== null) return exited;
-    decoder.run.stop(500);
-    return decoder.run.outcome;
+    for (const run of decoder.runs) run.stop(500);
+    return outcome;
   }
 
   /** The `--record` file, opened (and its failure said) before the call. */
@@ -277,6 +357,17 @@ function recordTap(file: WriteStream): Transform {
 /** Whole Ogg pages of a connection; bytes that never make a page are not audio (NotOggError). */
 function oggPages(): OggPageSplitter {
   return new OggPageSplitter({ maxBytesWithoutPage: MAX_BYTES_WITHOUT_A_PAGE });
+}
+
+/**
+ * How a chain of processes ended, once all have: clean if all were; else the failure that explains
+ * most (a named cause, such as no speaker or not Ogg, over an unknown one: when the player cannot
+ * open the speaker, the decoder then fails only on its broken pipe), later processes first.
+ */
+async function chainOutcome(runs: readonly FfmpegRun[]): Promise<FfmpegOutcome> {
+  const outcomes = await Promise.all(runs.map((run) => run.outcome));
+  const failures = outcomes.filter((outcome): outcome is Extract<FfmpegOutcome, { ok: false }> => !outcome.ok).reverse();
+  return failures.find((failure) => failure.failure.cause !== 'unknown') ?? failures[0] ?? { ok: true };
 }
 
 /** Writes each page into `edge`, which outlives this connection: its end is not passed on. */

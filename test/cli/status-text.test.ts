@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { levelBar, LevelTrail, seconds, wireRate } from '../../src/cli/status-text.js';
+import { delayParts, levelBar, LevelTrail, seconds, wireRate } from '../../src/cli/status-text.js';
 
 test('levelBar: silence to full scale on eight bars', () => {
   assert.equal(levelBar(-Infinity), '▁');
@@ -21,4 +21,10 @@ test('wireRate and seconds', () => {
   assert.equal(wireRate(4_650, 10), '37.2 kbit/s', 'under a second counts as one');
   assert.equal(seconds(1_234), '1.2 s');
   assert.equal(seconds(12_345), '12 s');
+});
+
+test('delayParts: the playout\'s audio in hand against its target (and the speed while catching up), else how far behind', () => {
+  assert.deepEqual(delayParts({ behindMs: 12.4, playout: null }), ['12 ms behind']);
+  assert.deepEqual(delayParts({ behindMs: 0, playout: { targetMs: 200, inHandMs: 180.2, tempo: 1 } }), ['in hand 180/200 ms']);
+  assert.deepEqual(delayParts({ behindMs: 0, playout: { targetMs: 200, inHandMs: 640, tempo: 1.1 } }), ['in hand 640/200 ms', 'catching up ×1.10']);
 });
