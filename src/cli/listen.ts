@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { DEFAULT_MAX_DELAY_MS } from '../audio/catch-up.js';
 import { locateFfmpeg } from '../audio/ffmpeg.js';
 import type { CallEnd } from '../session/ends.js';
@@ -38,7 +38,9 @@ export function registerListen(program: Command): void {
     .option('--device <name>', 'playback device (a PulseAudio sink or ALSA device; an mpv --audio-device where mpv plays)')
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
     .option('--max-delay <ms>', MAX_DELAY_HELP, delayBound, DEFAULT_MAX_DELAY_MS)
-    .option('--reconnect', 'when the stream is cut or the relay restarts, dial the same name again')
+    .option('--no-reconnect', 'end the call when the stream is cut instead of dialing again')
+    // Kept for scripts written when reconnecting had to be asked for.
+    .addOption(new Option('--reconnect').hideHelp())
     .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('-q, --quiet', 'no status output')
     .action(async (name: string, flags: ListenFlags) => listen(name, flags));
@@ -58,7 +60,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
       url: at.url,
       name: at.name,
       signal: hangUp.signal,
-      reconnect: flags.reconnect === true,
+      reconnect: flags.reconnect !== false,
       waitSeconds: waitOf(flags),
       maxDelayMs: flags.maxDelay ?? DEFAULT_MAX_DELAY_MS,
       record: flags.record,

@@ -43,7 +43,9 @@ export function registerTalk(program: Command): void {
     .addOption(new Option('--bitrate <kbps>', 'Opus bitrate').argParser(wholeNumber(6, 510)).default(32))
     .option('--low-latency', LOW_LATENCY_HELP)
     .option('--ffmpeg <path>', 'ffmpeg to use (default: $HOODYCALL_FFMPEG, ffmpeg-static, then PATH)')
-    .option('--reconnect', 'when the connection drops or the relay restarts, dial the same name again')
+    .option('--no-reconnect', 'end the call when the connection drops instead of dialing again')
+    // Kept for scripts written when reconnecting had to be asked for.
+    .addOption(new Option('--reconnect').hideHelp())
     .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('--mute', 'start muted (press m to unmute)')
     .option('--push-to-talk', 'the microphone is open only while the space bar is held')
@@ -70,7 +72,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
       url: at.url,
       name: at.name,
       signal: hangUp.signal,
-      reconnect: flags.reconnect === true,
+      reconnect: flags.reconnect !== false,
       waitSeconds: waitOf(flags),
       meter: status.live && source.kind === 'device',
     });
