@@ -16,7 +16,7 @@ import { playbackTarget } from './playback.js';
 import { callShareLines, holdText, opusOf, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
-import { delayParts, LevelTrail, seconds, wireRate } from './status-text.js';
+import { delayParts, LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
 import { LOW_LATENCY_HELP } from './talk.js';
 
 interface CallFlags {
@@ -115,6 +115,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     const backLine = (direction: string) => (gapMs: number) => {
       if (gapMs > 0) status.event(`${direction} back after a ${seconds(gapMs)} gap`);
     };
+    talker.on('rung', (_rung, opus, direction) => status.event(rungLine(opus, direction)));
     talker.on('lost', lostLine('sending'));
     talker.on('connected', backLine('sending'));
     listener.on('lost', lostLine('hearing'));

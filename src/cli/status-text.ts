@@ -47,3 +47,9 @@ export function delayParts(listener: { readonly behindMs: number; readonly playo
   const speed = playout.tempo > 1.001 ? [`catching up ×${playout.tempo.toFixed(2)}`] : [];
   return [`in hand ${Math.round(playout.inHandMs)}/${Math.round(playout.targetMs)} ms`, ...speed];
 }
+
+/** A step on the send ladder, said once. */
+export function rungLine(opus: { readonly bitrateKbps?: number | undefined; readonly pageMs?: number | undefined }, direction: 'down' | 'up'): string {
+  const sending = `${opus.bitrateKbps ?? 32} kbit/s in ${opus.pageMs ?? 20} ms pages`;
+  return direction === 'down' ? `the link cannot carry the call: sending ${sending} (what was queued is dropped)` : `the link has room again: sending ${sending}`;
+}

@@ -11,7 +11,7 @@ import { wholeNumber } from './parse.js';
 import { holdText, opusOf, shareLines, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
-import { LevelTrail, seconds, wireRate } from './status-text.js';
+import { LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
 
 export interface TalkFlags {
   server?: string;
@@ -84,6 +84,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
       status.event(`${reason}: reconnecting to ${at.name} in ${seconds(delayMs)}…`);
       status.showLive(`reconnecting to ${at.name}…`);
     });
+    talker.on('rung', (_rung, opus, direction) => status.event(rungLine(opus, direction)));
     talker.on('connected', (gapMs) => {
       if (gapMs > 0) status.event(`back on air after a ${seconds(gapMs)} gap`);
     });

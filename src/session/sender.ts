@@ -38,6 +38,11 @@ export interface SenderEvents {
   connected: [gapMs: number];
   /** The connection was lost; a redial follows in `delayMs` (only with `reconnect`). */
   lost: [reason: string, delayMs: number];
+  /**
+   * The relay reported how much of this connection's body it has taken (hoodycall's relay, every 2 s to
+   * a sender with a session id): `bytes` written but not yet there, and that as audio time.
+   */
+  backlog: [bytes: number, ms: number];
 }
 
 /** How a sender's call ended, as data. */
@@ -51,6 +56,9 @@ export type SenderEnd =
   /** The connection was lost and not redialed (or the redials gave up). */
   | { readonly kind: 'lost'; readonly error: PipeError };
 
+/** The window over which the body's rate is measured, ms. */
+const RATE_WINDOW_MS = 5_000;
+
 /** How long a finished upload waits for the relay's confirmation (the end of its response). */
 const FINISH_CONFIRM_MS = 10_000;
 
@@ -63,6 +71,10 @@ interface Connection {
   lastProgressAt: number;
   /** We ended the body: the response's end is the relay's confirmation, not a loss. */
   finishing: boolean;
+  /** Body bytes written on this connection. */
+  bodyBytes: number;
+  /** Gives the connection up on purpose (its queue is not worth sending): as if it were lost. */
+  abandon(reason: string): void;
 }
 
 /**
@@ -79,6 +91,8 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
   bytesSent = 0;
   /** Units dropped because no connection could take them (gaps, congestion). */
   unitsDropped = 0;
+  /** (when, bytes written so far) over the last few seconds: the body's rate, to turn bytes into time. */
+  readonly #written: { at: number; total: number }[] = [];
 
   constructor(options: SenderOptions) {
     super();
@@ -121,6 +135,8 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
       const bytes = restreamer.bytesOf(unit);
       if (bytes === null) return;
       this.bytesSent += bytes.length;
+      connection.bodyBytes += bytes.length;
+      this.#noteWritten();
       // got's request stream has a high-water mark of 0 (every write says "wait"), so the queue
       // length, not write()'s answer, tells a congested link from a working one.
       connection.upload.stream.write(bytes, () => (connection.lastProgressAt = Date.now()));
@@ -153,6 +169,29 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
       source.off('data', onUnit);
       if (this.#connection !== null) this.#drop(this.#connection);
     }
+  }
+
+  /**
+   * Drops the current connection and dials again at once (with `reconnect`): what is queued on the way
+   * to the relay, in our socket and the kernel's, is given up. A talker stepping down its send ladder
+   * does this, so the listener hears the lower rung live instead of the backlog at the old one.
+   */
+  abandonConnection(reason: string): void {
+    this.#connection?.abandon(reason);
+  }
+
+  #noteWritten(): void {
+    const now = Date.now();
+    this.#written.push({ at: now, total: this.bytesSent });
+    while (this.#written.length > 2 && now - (this.#written[0]?.at ?? now) > RATE_WINDOW_MS) this.#written.shift();
+  }
+
+  /** Bytes written per ms lately; 0 before there is a window to measure. */
+  #bytesPerMs(): number {
+    const first = this.#written[0];
+    const last = this.#written.at(-1);
+    if (first === undefined || last === undefined || last.at - first.at < 1_000) return 0;
+    return (last.total - first.total) / (last.at - first.at);
   }
 
   /** Redials until connected (null) or until the policy, the hang-up or the source's end says the call is over. */
@@ -207,9 +246,16 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
     // A relay that promises a line every N ms (ours, to a sender with a session id): their absence is
     // how a dead link shows, long before our writes stop being taken.
     const silentAfterMs = Math.max(lostAfterMs, 2 * upload.heartbeatMs);
-    const connection: Connection = { upload, lastProgressAt: Date.now(), finishing: false, lost: Promise.resolve(new PipeError('lost', '')) };
+    const connection: Connection = { upload, lastProgressAt: Date.now(), finishing: false, bodyBytes: 0, lost: Promise.resolve(new PipeError('lost', '')), abandon: () => undefined };
     const { stream, status } = upload;
+    status.on('line', (line) => {
+      if (line.kind !== 'progress') return;
+      const bytes = Math.max(0, connection.bodyBytes - line.bytes);
+      const rate = this.#bytesPerMs();
+      if (rate > 0) this.emit('backlog', bytes, bytes / rate);
+    });
     (connection as { lost: Promise<PipeError> }).lost = new Promise<PipeError>((resolve) => {
+      connection.abandon = (reason) => resolve(new PipeError('lost', reason));
       const watchdog = watchLink(
         () => {
           if (stream.writableLength > 0 && Date.now() - connection.lastProgressAt > lostAfterMs) return `nothing got through for ${silenceText(lostAfterMs)}`;

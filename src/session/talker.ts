@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { talkArgs, type CaptureSource, type OpusOptions } from '../audio/args.js';
+import { SEND_LADDER, talkArgs, type CaptureSource, type OpusOptions } from '../audio/args.js';
 import { LevelMeter } from '../audio/level.js';
 import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { OggRestreamer } from '../audio/ogg-restream.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy, PipeErrorKind } from '../client/index.js';
 import { OGG_OPUS } from '../wire.js';
+import { SendPolicy } from './send-policy.js';
 import { PipeSender, type SenderEnd } from './sender.js';
 import { HeldEnd, type WaitingGate } from './streams.js';
 
@@ -37,6 +39,11 @@ export interface TalkerOptions {
   readonly waitSeconds?: number | undefined;
   /** Run a level meter on the captured audio (an extra low-rate output of the same ffmpeg). */
   readonly meter: boolean;
+  /**
+   * Step down the send ladder when the link cannot carry the stream, and back up (default: with
+   * `reconnect` and a live source; a file would start over with a new encoder).
+   */
+  readonly adaptive?: boolean | undefined;
 }
 
 export interface TalkerEvents {
@@ -47,6 +54,8 @@ export interface TalkerEvents {
   level: [rmsDbfs: number];
   /** `samples` more of the captured audio went into the encoder (with `meter`, at METER_RATE). */
   captured: [samples: number];
+  /** The send ladder moved: `rung` 0 is the stream asked for; `opus` is what is sent now. */
+  rung: [rung: number, opus: OpusOptions, direction: 'down' | 'up'];
 }
 
 export type TalkEnd =
@@ -71,6 +80,11 @@ export class Talker extends EventEmitter<TalkerEvents> {
   readonly #sender: PipeSender<OggPage>;
   readonly #restreamer = new OggRestreamer();
   #ffmpeg: FfmpegRun | undefined;
+  /** Rung 0 is `options.opus`; the lower rungs put fewer bytes on the wire (audio/args.ts SEND_LADDER). */
+  readonly #ladder: readonly OpusOptions[];
+  #rung = 0;
+  /** The call's pages, across encoders (a step on the ladder starts a new one). */
+  #pages: PassThrough | null = null;
   /** The listener came (`connect()` resolved); before, a hang-up cancels the dial. */
   #flowing = false;
   #hungUp = false;
@@ -88,6 +102,9 @@ export class Talker extends EventEmitter<TalkerEvents> {
       policy: options.policy,
       waitSeconds: options.waitSeconds,
     });
+    this.#ladder = ladderFrom(options.opus);
+    const live = options.source.kind !== 'file';
+    if (options.adaptive ?? (options.reconnect && live)) this.#adapt();
     if (options.signal.aborted) this.#hangUp();
     else options.signal.addEventListener('abort', () => this.#hangUp(), { once: true });
     this.#sender.on('dialing', (attempt) => this.emit('dialing', attempt));
@@ -133,37 +150,94 @@ export class Talker extends EventEmitter<TalkerEvents> {
 
   /** Streams until the source ends, the call is over, or the signal hangs up. Call after `connect()`. */
   async run(): Promise<TalkEnd> {
-    const options = this.#options;
-    const stdinAudio = options.stdinAudio;
     const run = (this.#ffmpeg ??= this.#startFfmpeg());
     this.#startedAt = Date.now();
     // Hung up between the listener's arrival and now: the stream still ends cleanly.
     if (this.#hungUp) run.stop();
-    if (stdinAudio !== undefined && run.stdin !== null) {
-      stdinAudio.gate.pause();
-      stdinAudio.gate.open();
-      pipeline(stdinAudio.gate, run.stdin).catch(() => undefined);
-    }
-    if (run.meter !== null) this.#watchLevel(run.meter);
-    if (run.stdout === null) throw new Error('ffmpeg has no stdout');
-    // The end of ffmpeg's stdout is held until its exit status is known: a crash must not look like a hang-up.
-    const held = new HeldEnd(async () => {
-      const outcome = await run.outcome;
-      return outcome.ok ? undefined : new Error(outcome.message);
-    });
-    const pages = new OggPageSplitter();
-    const flowing = pipeline(run.stdout, held, pages);
-    flowing.catch(() => undefined);
+    this.#options.stdinAudio?.gate.open();
+    const pages = new PassThrough({ objectMode: true });
+    this.#pages = pages;
+    this.#feed(run, pages);
     // However the stream ended, ffmpeg's own end decides first: a crash explains a cut.
     const result = await this.#sender.stream(pages, this.#restreamer).then(
       (end) => ({ end }),
       (error: unknown) => ({ error }),
     );
-    run.stop(500);
-    const outcome = await run.outcome;
+    const last = this.#ffmpeg ?? run;
+    last.stop(500);
+    const outcome = await last.outcome;
     if (!outcome.ok) return { kind: 'audio-failed', outcome };
     if ('error' in result) throw result.error;
     return result.end;
+  }
+
+  /** Which rung of the send ladder is sent now (0: the stream asked for). */
+  get rung(): number {
+    return this.#rung;
+  }
+
+  /**
+   * Feeds `run`'s pages into the call's page stream. Only the current encoder's end ends the call: one
+   * replaced on a step of the ladder just stops. The end of its stdout is held until its exit status is
+   * known: a crash must not look like a hang-up.
+   */
+  #feed(run: FfmpegRun, pages: PassThrough): void {
+    const stdinAudio = this.#options.stdinAudio;
+    if (stdinAudio !== undefined && run.stdin !== null) {
+      if (stdinAudio.header !== undefined) run.stdin.write(stdinAudio.header);
+      run.stdin.on('error', () => undefined);
+      stdinAudio.gate.pipe(run.stdin);
+    }
+    if (run.meter !== null) this.#watchLevel(run.meter);
+    if (run.stdout === null) throw new Error('ffmpeg has no stdout');
+    const held = new HeldEnd(async () => {
+      const outcome = await run.outcome;
+      return outcome.ok ? undefined : new Error(outcome.message);
+    });
+    const splitter = new OggPageSplitter();
+    splitter.on('data', (page: OggPage) => {
+      if (this.#ffmpeg === run) pages.write(page);
+    });
+    pipeline(run.stdout, held, splitter).then(
+      () => {
+        if (this.#ffmpeg === run) pages.end();
+      },
+      (error: unknown) => {
+        if (this.#ffmpeg === run) pages.destroy(error as Error);
+      },
+    );
+  }
+
+  /** Watches the sender's backlog reports and moves along the send ladder. */
+  #adapt(): void {
+    if (this.#ladder.length < 2) return;
+    const policy = new SendPolicy(this.#ladder.length, Date.now());
+    this.#sender.on('backlog', (_bytes, ms) => {
+      const decision = policy.observe(ms, Date.now());
+      if (decision === null || this.#hungUp || this.#pages === null) return;
+      this.#step(policy.rung, decision);
+    });
+  }
+
+  /**
+   * A new encoder at `rung`, its pages in place of the old one's (a new logical stream: listen plays
+   * chained Ogg on). Stepping down also gives up the current connection: what is queued on it is the
+   * delay a listener would hear, at the rung the link could not carry.
+   */
+  #step(rung: number, direction: 'down' | 'up'): void {
+    const pages = this.#pages;
+    const old = this.#ffmpeg;
+    if (pages === null || old === undefined) return;
+    const stdinAudio = this.#options.stdinAudio;
+    if (stdinAudio !== undefined && old.stdin !== null) stdinAudio.gate.unpipe(old.stdin);
+    this.#rung = rung;
+    const next = this.#startFfmpeg();
+    this.#ffmpeg = next;
+    this.#feed(next, pages);
+    old.stop(0);
+    const opus = this.#ladder[rung] ?? this.#options.opus;
+    this.emit('rung', rung, opus, direction);
+    if (direction === 'down') this.#sender.abandonConnection(`the link cannot carry ${describeOpus(opus, this.#ladder[rung - 1])}`);
   }
 
   /** The signal's work: before a listener came, the dial is cancelled; after, ffmpeg finishes its stream (or stops at once). */
@@ -185,11 +259,10 @@ export class Talker extends EventEmitter<TalkerEvents> {
     const stdinAudio = options.stdinAudio;
     const run = runFfmpeg(
       options.ffmpegPath,
-      talkArgs(options.source, options.opus, options.meter ? { fd: 3, sampleRate: METER_RATE } : undefined),
+      talkArgs(options.source, this.#ladder[this.#rung] ?? options.opus, options.meter ? { fd: 3, sampleRate: METER_RATE } : undefined),
       'talk',
       { stdin: stdinAudio === undefined ? 'ignore' : 'pipe', stdout: 'pipe', meter: options.meter },
     );
-    if (stdinAudio?.header !== undefined) run.stdin?.write(stdinAudio.header);
     return run;
   }
 
@@ -201,4 +274,18 @@ export class Talker extends EventEmitter<TalkerEvents> {
     });
     tap.on('error', () => undefined);
   }
+}
+
+/**
+ * The rungs below what was asked for: SEND_LADDER's lower rungs that send fewer bits than rung 0
+ * (a talker already at 12 kbit/s has nowhere lower to go).
+ */
+export function ladderFrom(asked: OpusOptions): OpusOptions[] {
+  const bitrate = asked.bitrateKbps ?? SEND_LADDER[0]?.bitrateKbps ?? 32;
+  const lower = SEND_LADDER.slice(1).filter((rung) => rung.bitrateKbps < bitrate);
+  return [asked, ...lower.map((rung) => ({ bitrateKbps: rung.bitrateKbps, frameMs: rung.frameMs, pageMs: rung.pageMs }))];
+}
+
+function describeOpus(now: OpusOptions, before: OpusOptions | undefined): string {
+  return before === undefined ? 'the stream' : `${before.bitrateKbps ?? 32} kbit/s in ${before.pageMs ?? 20} ms pages; now ${now.bitrateKbps ?? 32} kbit/s in ${now.pageMs ?? 20} ms pages`;
 }

@@ -79,23 +79,30 @@ test('a late listener hears what is said after it joined, not the backlog (talk 
     reject: false,
   });
   t.after(() => talker.kill('SIGKILL'));
-  // Four seconds of 300 Hz, written in real time: the listener joins after two.
+  // 300 Hz written in real time: the listener is started after two seconds of it, and the talk goes
+  // on for two seconds after the listener is connected (however long its start took).
   talker.stdin.write(buildWav(Buffer.alloc(0), { dataSizeField: 0xffffffff, riffSizeField: 0xffffffff }));
-  const second = floatToS16le(sine(300, 48_000, 0.1));
+  const tenth = floatToS16le(sine(300, 48_000, 0.1));
   let listener: CliProcess | undefined;
-  for (let i = 0; i < 40; i += 1) {
-    talker.stdin.write(second);
+  let connectedAt: number | undefined;
+  let written = 0;
+  for (let i = 0; connectedAt === undefined || written < connectedAt + 20; i += 1) {
+    talker.stdin.write(tenth);
+    written += 1;
     if (i === 20) listener = runCli(t, ['listen', name, '--server', relay.url.origin, '--output', out]);
+    if (connectedAt === undefined && listener !== undefined && /connected to/.test(listener.stderr())) connectedAt = written;
+    assert.ok(i < 150, 'the listener never connected');
     await sleep(100);
   }
   talker.stdin.end();
   assert.equal((await talker).exitCode, 0);
-  assert.ok(listener !== undefined);
+  assert.ok(listener !== undefined && connectedAt !== undefined);
   assert.equal(await ended(listener), 0, listener.stderr());
   const { frequency, seconds } = analyse(await readFile(out));
   assert.equal(frequency, 300);
-  assert.ok(seconds < 2.6, `the late listener got ${seconds} s: the backlog before it joined was sent`);
-  assert.ok(seconds > 1.2, `the late listener got only ${seconds} s`);
+  const afterJoin = (written - connectedAt) / 10;
+  assert.ok(seconds < afterJoin + 0.6, `the late listener got ${seconds} s for ${afterJoin} s said after it joined: the backlog before it was sent`);
+  assert.ok(seconds > afterJoin - 0.6, `the late listener got only ${seconds} s of ${afterJoin} s`);
 });
 
 test('interop: ffmpeg | curl -T - into listen, and talk into curl | ffmpeg', async (t) => {
