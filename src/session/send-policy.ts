@@ -42,15 +42,19 @@ export class SendPolicy {
     this.#changedAt = now;
   }
 
-  /** The relay reported: `backlogMs` of our audio is still on its way. */
-  observe(backlogMs: number, now: number): SendDecision {
+  /**
+   * The relay reported: `backlogMs` of our audio is still on its way. `fits`: the highest rung the link
+   * seems to carry (from what it carried lately), so that a step down goes there at once rather than
+   * one rung per report, each with the gap of a new connection.
+   */
+  observe(backlogMs: number, now: number, fits?: number): SendDecision {
     if (now - this.#changedAt < SETTLE_MS) return null;
     if (backlogMs >= DOWN_AT_MS) {
       this.#clearSince = null;
       if (this.rung >= this.#lowest) return null;
       if (this.#lastUpAt !== null && now - this.#lastUpAt < FAILED_PROBE_MS) this.#probeMs = Math.min(MAX_PROBE_MS, this.#probeMs * 2);
       this.#lastUpAt = null;
-      return this.#change(this.rung + 1, now);
+      return this.#change(Math.min(this.#lowest, Math.max(this.rung + 1, fits ?? 0)), now);
     }
     if (backlogMs > CLEAR_BELOW_MS) {
       this.#clearSince = null;

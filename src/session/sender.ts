@@ -40,9 +40,10 @@ export interface SenderEvents {
   lost: [reason: string, delayMs: number];
   /**
    * The relay reported how much of this connection's body it has taken (hoodycall's relay, every 2 s to
-   * a sender with a session id): `bytes` written but not yet there, and that as audio time.
+   * a sender with a session id): `bytes` written but not yet there, that as audio time, and the share
+   * of what we wrote since the last report that the relay took in that time (1: the link keeps up).
    */
-  backlog: [bytes: number, ms: number];
+  backlog: [bytes: number, ms: number, carried: number];
 }
 
 /** How a sender's call ended, as data. */
@@ -248,11 +249,15 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
     const silentAfterMs = Math.max(lostAfterMs, 2 * upload.heartbeatMs);
     const connection: Connection = { upload, lastProgressAt: Date.now(), finishing: false, bodyBytes: 0, lost: Promise.resolve(new PipeError('lost', '')), abandon: () => undefined };
     const { stream, status } = upload;
+    let lastReport = { relayed: 0, written: 0 };
     status.on('line', (line) => {
       if (line.kind !== 'progress') return;
       const bytes = Math.max(0, connection.bodyBytes - line.bytes);
       const rate = this.#bytesPerMs();
-      if (rate > 0) this.emit('backlog', bytes, bytes / rate);
+      const wrote = connection.bodyBytes - lastReport.written;
+      const carried = wrote <= 0 ? 1 : Math.min(1, Math.max(0, line.bytes - lastReport.relayed) / wrote);
+      lastReport = { relayed: line.bytes, written: connection.bodyBytes };
+      if (rate > 0) this.emit('backlog', bytes, bytes / rate, carried);
     });
     (connection as { lost: Promise<PipeError> }).lost = new Promise<PipeError>((resolve) => {
       connection.abandon = (reason) => resolve(new PipeError('lost', reason));

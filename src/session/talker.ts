@@ -8,7 +8,7 @@ import { OggRestreamer } from '../audio/ogg-restream.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy, PipeErrorKind } from '../client/index.js';
 import { OGG_OPUS } from '../wire.js';
-import { SendPolicy } from './send-policy.js';
+import { SendPolicy, SETTLE_MS } from './send-policy.js';
 import { PipeSender, type SenderEnd } from './sender.js';
 import { HeldEnd, type WaitingGate } from './streams.js';
 
@@ -81,7 +81,7 @@ export class Talker extends EventEmitter<TalkerEvents> {
   readonly #restreamer = new OggRestreamer();
   #ffmpeg: FfmpegRun | undefined;
   /** Rung 0 is `options.opus`; the lower rungs put fewer bytes on the wire (audio/args.ts SEND_LADDER). */
-  readonly #ladder: readonly OpusOptions[];
+  readonly #ladder: readonly Rung[];
   #rung = 0;
   /** The call's pages, across encoders (a step on the ladder starts a new one). */
   #pages: PassThrough | null = null;
@@ -211,9 +211,11 @@ export class Talker extends EventEmitter<TalkerEvents> {
   /** Watches the sender's backlog reports and moves along the send ladder. */
   #adapt(): void {
     if (this.#ladder.length < 2) return;
-    const policy = new SendPolicy(this.#ladder.length, Date.now());
-    this.#sender.on('backlog', (_bytes, ms) => {
-      const decision = policy.observe(ms, Date.now());
+    // Its clock starts with the stream: the first report of the call is judged, not taken as settling.
+    let policy: SendPolicy | undefined;
+    this.#sender.on('backlog', (_bytes, ms, carried) => {
+      policy ??= new SendPolicy(this.#ladder.length, (this.#startedAt ?? Date.now()) - SETTLE_MS);
+      const decision = policy.observe(ms, Date.now(), fittingRung(this.#ladder, this.#rung, carried));
       if (decision === null || this.#hungUp || this.#pages === null) return;
       this.#step(policy.rung, decision);
     });
@@ -280,10 +282,26 @@ export class Talker extends EventEmitter<TalkerEvents> {
  * The rungs below what was asked for: SEND_LADDER's lower rungs that send fewer bits than rung 0
  * (a talker already at 12 kbit/s has nowhere lower to go).
  */
-export function ladderFrom(asked: OpusOptions): OpusOptions[] {
-  const bitrate = asked.bitrateKbps ?? SEND_LADDER[0]?.bitrateKbps ?? 32;
+export function ladderFrom(asked: OpusOptions): Rung[] {
+  const top = SEND_LADDER[0];
+  const bitrate = asked.bitrateKbps ?? top?.bitrateKbps ?? 32;
   const lower = SEND_LADDER.slice(1).filter((rung) => rung.bitrateKbps < bitrate);
-  return [asked, ...lower.map((rung) => ({ bitrateKbps: rung.bitrateKbps, frameMs: rung.frameMs, pageMs: rung.pageMs }))];
+  // What was asked for costs about the default's headers plus its own bits (the headers are the most of it).
+  const askedWire = (top?.wireKbps ?? 68.6) + bitrate - (top?.bitrateKbps ?? 32) + (asked.lowLatency === true ? 13 : 0);
+  return [{ ...asked, wireKbps: askedWire }, ...lower.map((rung) => ({ bitrateKbps: rung.bitrateKbps, frameMs: rung.frameMs, pageMs: rung.pageMs, wireKbps: rung.wireKbps }))];
+}
+
+/** A rung of a talker's ladder: its encoder options and what it puts on the wire, kbit/s. */
+export type Rung = OpusOptions & { readonly wireKbps: number };
+
+/**
+ * The highest rung the link seems to carry: the link took `carried` of what rung `current` wrote, so
+ * it carries about that share of that rung's wire rate; a rung fits with 5 % to spare.
+ */
+export function fittingRung(ladder: readonly Rung[], current: number, carried: number): number {
+  const capacity = carried * (ladder[current]?.wireKbps ?? 0);
+  const index = ladder.findIndex((rung) => rung.wireKbps <= 0.95 * capacity);
+  return index === -1 ? ladder.length - 1 : index;
 }
 
 function describeOpus(now: OpusOptions, before: OpusOptions | undefined): string {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { DOWN_AT_MS, FIRST_PROBE_MS, SendPolicy, SETTLE_MS } from '../../src/session/send-policy.js';
-import { ladderFrom } from '../../src/session/talker.js';
+import { fittingRung, ladderFrom } from '../../src/session/talker.js';
 
 /** Feeds (time, backlog) reports every 2 s, as the relay sends them, and collects the decisions with their times. */
 function run(policy: SendPolicy, reports: (t: number) => number, untilMs: number, from = 0): [number, string][] {
@@ -45,5 +45,20 @@ test('back up one rung after FIRST_PROBE_MS of a clear link; a probe that fails 
 test('the ladder below what was asked: 32k asks for all rungs, 16k only the lower ones, 12k none', () => {
   assert.deepEqual(ladderFrom({ bitrateKbps: 32 }).map((rung) => rung.bitrateKbps), [32, 24, 16, 12]);
   assert.deepEqual(ladderFrom({ bitrateKbps: 16, lowLatency: true }).map((rung) => rung.bitrateKbps), [16, 12]);
-  assert.deepEqual(ladderFrom({ bitrateKbps: 12 }), [{ bitrateKbps: 12 }]);
+  assert.deepEqual(ladderFrom({ bitrateKbps: 12 }).map((rung) => rung.bitrateKbps), [12]);
+});
+
+test('fittingRung: the link carried a share of this rung\'s wire rate; the highest rung that fits in 95 % of it', () => {
+  const ladder = ladderFrom({ bitrateKbps: 32 });
+  // A 32 kbit/s link carries ~47 % of the 68.6 kbit/s rung: 29.1 (rung 2) fits in 30.4.
+  assert.equal(fittingRung(ladder, 0, 32 / 68.6), 2);
+  assert.equal(fittingRung(ladder, 0, 26 / 68.6), 3);
+  assert.equal(fittingRung(ladder, 0, 1), 1, 'rung 0 would be 95 % of itself: the next one that fits');
+  assert.equal(fittingRung(ladder, 1, 0.2), 3, 'nothing fits: the lowest');
+});
+
+test('a step down goes to the rung that fits at once, not one rung per report', () => {
+  const policy = new SendPolicy(4, 0);
+  assert.equal(policy.observe(DOWN_AT_MS * 2, 4_000, 3), 'down');
+  assert.equal(policy.rung, 3);
 });
