@@ -254,6 +254,30 @@ test('pipe names', async (t) => {
     assert.deepEqual(running.relay.stats(), { waiting: 1, streaming: 0 }, '"a" still waits for its own sender');
   });
 
+  await t.test('absolute-form targets are read as sent: %2e%2e and dot segments alias nothing', async (t) => {
+    for (const path of ['a/%2e%2e/b', 'a/%2E%2E/b', 'a/../b', 'a/./b', '%2e%2e/b', 'a/%2e/b']) {
+      assert.equal(parseTarget(`http://relay.example/api/v1/pipe/${path}`, 64).kind, 'invalid', path);
+      assert.deepEqual(parseTarget(`http://relay.example/api/v1/pipe/${path}`, 64), parseTarget(`/api/v1/pipe/${path}`, 64), path);
+    }
+    fc.assert(
+      fc.property(withoutQuery, fc.constantFrom('http://h', 'https://h:8443', 'HTTP://user@h', 'x-y+z.1://h'), (s, authority) => {
+        assert.deepEqual(parseTarget(`${authority}/api/v1/pipe/${s}`, 64), parseTarget(`/api/v1/pipe/${s}`, 64));
+      }),
+      { numRuns: 2_000 },
+    );
+    // Over HTTP: a receiver waits on b; an absolute-form sender to a/%2e%2e/b does not reach it.
+    const running = await startRelay(t);
+    const receiver = hold(running.pipeUrl('b'));
+    t.after(() => receiver.req.destroy());
+    await waitFor(() => running.relay.stats().waiting === 1, 'the receiver of b to wait');
+    const result = await rawRequest(
+      Number(running.url.port),
+      'PUT http://relay.example/api/v1/pipe/a/%2e%2e/b HTTP/1.1\r\nHost: relay.example\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx',
+    );
+    assert.equal(result.status, 400);
+    assert.deepEqual(running.relay.stats(), { waiting: 1, streaming: 0 }, 'b still waits for its own sender');
+  });
+
   await t.test('an absolute-form receiver gets the bytes of an origin-form sender', async (t) => {
     const running = await startRelay(t);
     const name = uniqueName('abs');
