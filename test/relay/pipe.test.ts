@@ -217,6 +217,30 @@ test('receiver headers: type, length and disposition forwarded; no-store and COR
   assert.equal(reply.headers['content-type'], 'application/octet-stream');
   assert.equal(reply.headers['content-length'], undefined);
   assert.equal(reply.headers['transfer-encoding'], 'chunked');
+  // Whatever a browser might render runs no script and is saved, not shown (media-type.ts).
+  assert.equal(reply.headers['content-security-policy'], 'sandbox');
+  assert.equal(reply.headers['content-disposition'], 'attachment');
+  assert.equal(headers['content-security-policy'], 'sandbox');
+});
+
+test('a sender cannot make a receiver render its bytes: a type list, XSL and a disposition are rebuilt', async (t) => {
+  const { pipeUrl } = await startRelay(t);
+  const cases: [Record<string, string>, string, string][] = [
+    [{ 'content-type': 'text/plain, text/html' }, 'application/octet-stream', 'attachment'],
+    [{ 'content-type': 'text/xsl' }, 'text/plain', 'attachment'],
+    [{ 'content-type': 'text/html', 'content-disposition': 'inline' }, 'text/plain', 'attachment'],
+    [{ 'content-type': 'audio/ogg; codecs=opus', 'content-disposition': 'inline; filename="x.html"' }, 'audio/ogg; codecs=opus', 'attachment; filename="x.html"'],
+  ];
+  for (const [headers, type, disposition] of cases) {
+    const url = pipeUrl(uniqueName());
+    const receiving = fetchReply(url);
+    await fetchReply(url, { method: 'PUT', body: '<script>alert(1)</script>', headers });
+    const reply = await receiving;
+    assert.equal(reply.headers['content-type'], type, JSON.stringify(headers));
+    assert.equal(reply.headers['content-disposition'], disposition, JSON.stringify(headers));
+    assert.equal(reply.headers['content-security-policy'], 'sandbox');
+    assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+  }
 });
 
 test('64 MiB binary round trip, checked by hash, with bounded relay memory', async (t) => {
