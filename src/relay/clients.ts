@@ -10,16 +10,30 @@ import type { BlockList, Socket } from 'node:net';
 import { clientAddress, clientKey, isTrusted, parseTrustedProxies } from './client-address.js';
 import type { ResolvedRelayOptions } from './options.js';
 
+/** The key a counted connection was counted under, kept on the socket itself. */
+const COUNTED_AS = Symbol('hoodycall.countedAs');
+type CountedSocket = Socket & { [COUNTED_AS]?: string };
+
 export class Clients {
   readonly #trusted: BlockList;
   readonly #ipv6PrefixLength: number;
   readonly #maxConnections: number;
   readonly #connections = new Map<string, number>();
+  /** The 'close' listener of every counted socket (`this` is the socket). */
+  readonly #uncount: (this: CountedSocket) => void;
 
   constructor(options: ResolvedRelayOptions) {
     this.#trusted = parseTrustedProxies(options.trustProxy);
     this.#ipv6PrefixLength = options.ipv6PrefixLength;
     this.#maxConnections = options.maxConnectionsPerClient;
+    const connections = this.#connections;
+    this.#uncount = function uncount(this: CountedSocket): void {
+      const key = this[COUNTED_AS];
+      if (key === undefined) return;
+      const left = (connections.get(key) ?? 1) - 1;
+      if (left <= 0) connections.delete(key);
+      else connections.set(key, left);
+    };
   }
 
   /** The key the client of a request is counted under. */
@@ -42,11 +56,9 @@ export class Clients {
     const held = this.#connections.get(key) ?? 0;
     if (held >= this.#maxConnections) return false;
     this.#connections.set(key, held + 1);
-    socket.once('close', () => {
-      const left = (this.#connections.get(key) ?? 1) - 1;
-      if (left <= 0) this.#connections.delete(key);
-      else this.#connections.set(key, left);
-    });
+    // One listener function for every socket, no closure per connection: an idle connection is cheap.
+    (socket as CountedSocket)[COUNTED_AS] = key;
+    socket.once('close', this.#uncount);
     return true;
   }
 

@@ -1,10 +1,12 @@
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Clients } from './clients.js';
-import { PAGE_METHODS, PIPE_METHODS, SAFETY_HEADERS, preflightHeaders, receiverHeaders, sessionOf, textHeaders } from './headers.js';
+import { Connections, pipelinedAction } from './connections.js';
+import { PAGE_METHODS, PIPE_METHODS, preflightHeaders, receiverHeaders, sessionOf, textHeaders } from './headers.js';
 import { HEARTBEAT_HEADER } from '../wire.js';
 import { createRelayMetrics, type PipeOutcome, type Rejection, type RelayMetrics } from './metrics.js';
+import { MetricsEndpoint } from './metrics-endpoint.js';
 import type { ResolvedRelayOptions } from './options.js';
 import { isBrowserNavigation } from './navigation.js';
 import { assetHeaders, pageHeaders, pageHtml, readAsset } from './page.js';
@@ -59,18 +61,6 @@ interface Pipe {
   outcome: PipeOutcome | undefined;
 }
 
-/** What the relay knows of one HTTP connection, for the pipelining rule and parse errors. */
-interface Connection {
-  /** The response this connection owes now (the request that is not pipelined). */
-  response: ServerResponse | undefined;
-  /** The connection carries a pipe side, from its admission until it ends. */
-  pipeSide: boolean;
-  /** An answer with `Connection: close` is queued: nothing more on this connection is answered. */
-  closing: boolean;
-  /** Pipelined requests left unanswered behind `closing`. */
-  ignored: number;
-}
-
 const SWEEP_MS = 1_000;
 /** A sender with a session id gets a line every this many sweeps (HEARTBEAT_MS). */
 const HEARTBEAT_SWEEPS = 2;
@@ -87,12 +77,6 @@ const CONFIRM_MS = 250;
 /** After the second probe, time for its failure to be reported (it is, on the next turns of the loop). */
 const CONFIRM_SETTLE_MS = 25;
 /**
- * Requests left unanswered behind a pipelined one, before the connection is closed at once: a client
- * that sends more without reading is flooding, and what it sent would otherwise be held per connection.
- */
-const MAX_IGNORED_PIPELINED = 16;
-
-/**
  * The pipe: a registry of named pipes, each a small state machine (waiting → streaming → ended), and the
  * HTTP handler that moves requests through it. It knows nothing of listening; see server.ts.
  */
@@ -102,12 +86,12 @@ export class RelayHandler {
   readonly #options: ResolvedRelayOptions;
   readonly #pipes = new Map<string, Pipe>();
   readonly #partiesPerClient = new Map<string, number>();
-  readonly #connections = new WeakMap<Socket, Connection>();
+  readonly #connections = new Connections();
   readonly #buffer: RelayBuffer;
   readonly #secure: boolean;
   /** Names are secrets: the access log identifies a pipe by a salted hash, unlinkable across restarts. */
   readonly #logSalt = randomBytes(16);
-  readonly #metricsTokenDigest: Buffer | undefined;
+  readonly #metricsEndpoint: MetricsEndpoint;
   #streaming = 0;
   #endedBytes = 0;
   #closing = false;
@@ -119,7 +103,6 @@ export class RelayHandler {
     this.#secure = options.tls !== undefined;
     this.#buffer = new RelayBuffer(options.relayBufferBytes);
     this.clients = new Clients(options);
-    this.#metricsTokenDigest = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
     this.metrics = createRelayMetrics({
       waiting: () => this.#pipes.size - this.#streaming,
       streaming: () => this.#streaming,
@@ -130,6 +113,7 @@ export class RelayHandler {
       },
       bufferedBytes: () => this.#buffer.held,
     });
+    this.#metricsEndpoint = new MetricsEndpoint(this.metrics, options.metricsToken);
   }
 
   get waitingCount(): number {
@@ -171,7 +155,7 @@ export class RelayHandler {
 
   /** Whether this connection still owes a response: a request on it now would be pipelined. */
   owesResponse(socket: Socket): boolean {
-    return this.#connections.get(socket)?.response !== undefined;
+    return this.#connections.peek(socket)?.response !== undefined;
   }
 
   /**
@@ -181,7 +165,7 @@ export class RelayHandler {
    * caller answers with a raw refusal.
    */
   handleBrokenRequest(socket: Socket, reason: string): boolean {
-    const response = this.#connections.get(socket)?.response;
+    const response = this.#connections.peek(socket)?.response;
     if (response === undefined || !response.headersSent) return false;
     const pipe = this.#streamingPipeOfSender(socket);
     const sender = pipe?.sender;
@@ -216,45 +200,25 @@ export class RelayHandler {
     this.#sender(req, res, source, this.clients.of(upgrade), name, receiversWanted, false);
   }
 
-  #connection(socket: Socket): Connection {
-    let connection = this.#connections.get(socket);
-    if (connection === undefined) {
-      connection = { response: undefined, pipeSide: false, closing: false, ignored: 0 };
-      this.#connections.set(socket, connection);
-    }
-    return connection;
-  }
-
   /**
    * HTTP pipelining is refused: a request sent before the answer to the one before it gets none of the
    * relay's work. Node would parse and queue every such request (20,000 pipelined on one connection
-   * froze a relay whose answers were asynchronous), so the first gets a `400` with `Connection: close`
-   * after the answer it waits behind, the connection is no longer read, and a client that sends still
-   * more is cut off. Behind a pipe side the connection is closed at once: a pipe side needs its own
-   * connection, and holding that one unread would hide its peer's FIN. Returns true when `req` was
-   * pipelined (and dealt with).
+   * froze a relay whose answers were asynchronous); see `pipelinedAction` for what is done instead.
+   * Returns true when `req` was pipelined (and dealt with).
    */
   #pipelined(req: IncomingMessage, res: ServerResponse): boolean {
-    const connection = this.#connection(req.socket);
-    if (res.socket !== null) {
-      connection.response = res;
-      const done = (): void => {
-        if (connection.response === res) connection.response = undefined;
-      };
-      res.once('finish', done);
-      res.once('close', done);
-      return false;
-    }
-    if (connection.pipeSide) {
-      this.metrics.rejected('pipelined');
-      req.socket.destroy();
-    } else if (connection.closing) {
-      connection.ignored += 1;
-      if (connection.ignored > MAX_IGNORED_PIPELINED) req.socket.destroy();
-    } else {
-      connection.closing = true;
-      req.socket.pause();
-      this.#refuse(req, res, 400, 'send one request at a time: this relay does not answer pipelined requests', 'pipelined', { connection: 'close' });
+    if (this.#connections.owe(req.socket, res)) return false;
+    switch (pipelinedAction(this.#connections.of(req.socket))) {
+      case 'close':
+        this.metrics.rejected('pipelined');
+        req.socket.destroy();
+        break;
+      case 'refuse':
+        req.socket.pause();
+        this.#refuse(req, res, 400, 'send one request at a time: this relay does not answer pipelined requests', 'pipelined', { connection: 'close' });
+        break;
+      case 'ignore':
+        break;
     }
     return true;
   }
@@ -315,7 +279,7 @@ export class RelayHandler {
   #page(page: 'help' | 'healthz' | 'metrics', req: IncomingMessage, res: ServerResponse): void {
     if (page === 'metrics') {
       // Not public unless asked for: pipe counts tell when calls start, the process metrics fingerprint it.
-      if (this.#metricsTokenDigest === undefined) return this.#notFound(req, res);
+      if (!this.#metricsEndpoint.onRelayListener) return this.#notFound(req, res);
       return this.#metrics(req, res);
     }
     if (page === 'help' && isBrowserNavigation(req.headers)) return this.#listenPage(req, res);
@@ -323,24 +287,12 @@ export class RelayHandler {
   }
 
   #metrics(req: IncomingMessage, res: ServerResponse): void {
-    if (this.#metricsTokenDigest !== undefined && !this.#hasMetricsToken(req)) {
+    if (!this.#metricsEndpoint.authorized(req)) {
       return this.#refuse(req, res, 401, 'metrics need Authorization: Bearer <token>', 'bad-request', {
         'www-authenticate': 'Bearer realm="hoodycall metrics"',
       });
     }
-    const send = (text: string): void => {
-      const body = Buffer.from(text);
-      res.writeHead(200, { ...SAFETY_HEADERS, 'content-type': this.metrics.registry.contentType, 'content-length': String(body.length) });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    };
-    const text = this.metrics.render();
-    if (typeof text === 'string') return send(text);
-    text.then(send, () => respondText(res, 500, '[ERROR] metrics are unavailable\n'));
-  }
-
-  #hasMetricsToken(req: IncomingMessage): boolean {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    return match?.[1] !== undefined && this.#metricsTokenDigest !== undefined && timingSafeEqual(digest(match[1]), this.#metricsTokenDigest);
+    this.#metricsEndpoint.send(req, res);
   }
 
   #listenPage(req: IncomingMessage, res: ServerResponse): void {
@@ -449,7 +401,7 @@ export class RelayHandler {
       return undefined;
     }
     this.#partiesPerClient.set(client, held + 1);
-    const connection = this.#connections.get(req.socket);
+    const connection = this.#connections.peek(req.socket);
     if (connection !== undefined) connection.pipeSide = true;
     const pump = source === undefined ? undefined : new Pump(source, this.#options.pipeBufferBytes, this.#buffer);
     return { req, res, client, awaitsContinue, session: sessionOf(req.headers), pump, hold: undefined };
@@ -513,7 +465,7 @@ export class RelayHandler {
     if (party.hold !== undefined) clearTimeout(party.hold);
     party.hold = undefined;
     party.pump?.release();
-    const connection = this.#connections.get(party.req.socket);
+    const connection = this.#connections.peek(party.req.socket);
     if (connection !== undefined) connection.pipeSide = false;
     const held = (this.#partiesPerClient.get(party.client) ?? 1) - 1;
     if (held <= 0) this.#partiesPerClient.delete(party.client);
@@ -693,7 +645,7 @@ export class RelayHandler {
   #refuse(req: PartyRequest, res: PartyResponse, status: number, reason: string, rejection: Rejection, headers: OutgoingHttpHeaders = {}): void {
     this.metrics.rejected(rejection);
     if (headers.connection === 'close') {
-      const connection = this.#connections.get(req.socket);
+      const connection = this.#connections.peek(req.socket);
       if (connection !== undefined) connection.closing = true;
     }
     refuse(req, res, status, reason, headers);
@@ -782,10 +734,6 @@ export class RelayHandler {
     for (const pipe of [...this.#pipes.values()]) this.#abort(pipe, 'shutdown');
     if (this.#sweepTimer !== undefined) clearInterval(this.#sweepTimer);
   }
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 /** A request that announces a body: a Content-Length above 0, or any Transfer-Encoding. */
