@@ -2,13 +2,19 @@
  * The bytes a pipe holds because its receivers have not taken them yet, stored so that what they cost
  * is what they count. Every chunk Node's parser or `ws` hands over is its own Buffer (about 200 bytes of
  * objects for a 1-byte chunk), and a small one may be a view that keeps a whole 64 KiB socket read
- * alive: a queue of such chunks costs a hundred times its byte count. So chunks are kept by reference
- * only within the event loop's turn they arrive in; a queue held past that copies each run of small
- * chunks into one block. Large chunks that are not small views of something larger are kept as they are.
+ * alive: a queue of such chunks costs a hundred times its byte count. So small chunks are kept by
+ * reference only briefly (a few, within the event loop's turn they arrive in); a queue held past that
+ * copies each run of them into one block. Chunks of KEPT_CHUNK or more that are not small views of
+ * something larger are kept as they are.
  */
 
-/** A chunk at least this large, and at least half of the memory it keeps alive, is kept by reference. */
-export const LARGE_CHUNK = 16 * 1024;
+/**
+ * A chunk at least this large, and at least half of the memory it keeps alive, is kept by reference:
+ * its bookkeeping is then at most a quarter of its bytes, and copying it would only cost time. Node's
+ * parser hands over exact-size copies, so a bulk upload's pieces (the ends of chunks cut by a socket
+ * read too) are kept as they are.
+ */
+export const KEPT_CHUNK = 1024;
 /** Bookkeeping per held buffer (the Buffer, its ArrayBuffer and backing store, an array slot), an estimate on the high side. */
 export const ENTRY_COST = 256;
 /** Blocks that small chunks are copied into; a new block is at least this large. */
@@ -19,8 +25,9 @@ const BLOCK_SIZE = 16 * 1024;
  */
 const MAX_LOOSE = 32;
 
-function isLarge(chunk: Buffer): boolean {
-  return chunk.length >= LARGE_CHUNK && chunk.buffer.byteLength <= 2 * chunk.length;
+/** Whether a chunk is kept by reference (else it is copied into a block once held past its turn). */
+export function isKept(chunk: Buffer): boolean {
+  return chunk.length >= KEPT_CHUNK && chunk.buffer.byteLength <= 2 * chunk.length;
 }
 
 export class ChunkQueue {
@@ -52,7 +59,7 @@ export class ChunkQueue {
     if (chunk.length === 0) return;
     this.#entries.push(chunk);
     this.#bytes += chunk.length;
-    if (isLarge(chunk)) {
+    if (isKept(chunk)) {
       this.#loose = 0;
       this.#cost += chunk.length + ENTRY_COST;
     } else {
@@ -112,7 +119,7 @@ export class ChunkQueue {
     };
     for (const entry of this.#entries) {
       if (entry.length === 0) continue;
-      if (entry.length >= LARGE_CHUNK) {
+      if (entry.length >= KEPT_CHUNK) {
         flushRun();
         out.push(entry);
       } else run.push(entry);

@@ -2,9 +2,9 @@
  * The byte path of one pipe: a sender's bytes (an HTTP body or a talker's WebSocket messages) to one or
  * more receivers' responses, with memory bounded by what it really costs.
  *
- * - A chunk is written to the receivers at the end of the event loop's turn it arrived in, with the
- *   other chunks of that turn (one socket read can hold thousands of tiny chunks): one write per
- *   receiver per turn, not per chunk.
+ * - A chunk is written to the receivers at once, as stream.pipe would, unless a turn of the event loop
+ *   brought more than a few small ones (one socket read can hold thousands): the rest of those wait
+ *   for the end of the turn and go out as one write per receiver.
  * - While a receiver is not taking bytes, they queue in a ChunkQueue (small chunks copied into blocks).
  *   What the pipe holds (its queue plus what Node buffers for its slowest receiver) is counted; at
  *   `pipeBudget`, or at PIPE_MIN_SHARE once the relay-wide budget is spent, the sender is held back:
@@ -17,7 +17,7 @@
  *   a clean end) unless the sender's body ended cleanly.
  */
 import type { ServerResponse } from 'node:http';
-import { ChunkQueue } from './chunk-queue.js';
+import { ChunkQueue, isKept } from './chunk-queue.js';
 
 /** A sender's body, as the pump reads it. */
 export interface ByteSource {
@@ -76,6 +76,13 @@ export const SMALL_CHUNK = 512;
  */
 export const SMALL_CHUNKS_PER_SECOND = 2_000;
 
+/**
+ * Small chunks a turn of the event loop writes through one by one before the rest of that turn's are
+ * gathered into one write: a socket read of a bulk upload has a few (the ends of chunks cut by the
+ * read), a flood of tiny chunks thousands.
+ */
+const DIRECT_SMALL_WRITES = 8;
+
 /** The relay-wide count of bytes all pumps hold, against its budget. */
 export class RelayBuffer {
   readonly limit: number;
@@ -114,6 +121,8 @@ export class Pump {
   #ending = false;
   #finishing = 0;
   #flushScheduled = false;
+  /** Small chunks written straight through in this turn; past DIRECT_SMALL_WRITES they wait for the flush. */
+  #smallWritesThisTurn = 0;
   /** Why the sender is held back: its buffer is full, or it sent small chunks too fast. */
   #heldForBuffer = false;
   #heldForRate = false;
@@ -132,8 +141,16 @@ export class Pump {
     source.start({
       chunk: (chunk) => {
         if (this.#over) return;
-        this.#queue.push(chunk);
         if (chunk.length < SMALL_CHUNK) this.#spendSmallChunk();
+        // Chunks go out at once, as stream.pipe would write them, while the receivers take them; only
+        // when a turn brings more than a few small ones (a flood of tiny chunks) do the rest wait for
+        // the end of the turn, to go out as one write.
+        const kept = isKept(chunk);
+        if (this.#connected && this.#blocked.size === 0 && this.#queue.isEmpty && (kept || this.#smallWritesThisTurn < DIRECT_SMALL_WRITES)) {
+          if (!kept) this.#smallWritesThisTurn += 1;
+          this.#write([chunk]);
+          this.#account();
+        } else this.#queue.push(chunk);
         this.#scheduleFlush();
       },
       end: () => {
@@ -214,21 +231,23 @@ export class Pump {
     setImmediate(this.#flush);
   }
 
+  /** Writes to every receiver; a receiver that cannot take more blocks the pipe until it drains. */
+  #write(chunks: readonly Buffer[]): void {
+    let bytes = 0;
+    for (const chunk of chunks) {
+      bytes += chunk.length;
+      for (const sink of this.#sinks) sink.write(chunk);
+    }
+    for (const sink of this.#sinks) if (sink.writableNeedDrain) this.#waitForDrain(sink);
+    this.#events?.delivered(bytes);
+  }
+
   readonly #flush = (): void => {
     this.#flushScheduled = false;
+    this.#smallWritesThisTurn = 0;
     if (this.#over) return;
-    if (this.#connected && this.#blocked.size === 0 && !this.#queue.isEmpty) {
-      const chunks = this.#queue.drain();
-      let bytes = 0;
-      for (const chunk of chunks) {
-        bytes += chunk.length;
-        for (const sink of this.#sinks) sink.write(chunk);
-      }
-      for (const sink of this.#sinks) if (sink.writableNeedDrain) this.#waitForDrain(sink);
-      this.#events?.delivered(bytes);
-    } else {
-      this.#queue.compact();
-    }
+    if (this.#connected && this.#blocked.size === 0 && !this.#queue.isEmpty) this.#write(this.#queue.drain());
+    else this.#queue.compact();
     this.#account();
     if (this.#connected && this.#sourceEnded && this.#queue.isEmpty && !this.#ending) this.#endSinks();
   };
