@@ -121,6 +121,9 @@ export async function startRelay(name: RelayName, root: string, nodeFlags: reado
           '30000',
           '--max-connections',
           '30000',
+          // Every client of the bench is 127.0.0.1, and case (c) holds 10,000 waiting pipes at once.
+          '--max-connections-per-client',
+          '30000',
         ],
         'pipe',
       );

@@ -51,11 +51,20 @@ const note = element<HTMLElement>('note');
 /** The relay's root as seen from this page (the page may be served under a path prefix). */
 const root = new URL(document.querySelector<HTMLMetaElement>('meta[name="hoodycall-root"]')?.content ?? '/', location.href);
 
+/** `#100%` (a link cut short) is not percent-encoding: no name, rather than a page whose script died. */
+function decodedOrEmpty(fragment: string): string {
+  try {
+    return decodeURIComponent(fragment);
+  } catch {
+    return '';
+  }
+}
+
 /** The name comes from the pipe URL this page answers, else from #NAME or ?name=NAME. */
 function initialName(): { name: string; query: string } {
   const at = location.pathname.indexOf(PIPE_PATH);
   if (at !== -1) return { name: location.pathname.slice(at + PIPE_PATH.length), query: location.search };
-  const fromHash = decodeURIComponent(location.hash.slice(1));
+  const fromHash = decodedOrEmpty(location.hash.slice(1));
   const fromQuery = new URLSearchParams(location.search).get('name') ?? '';
   return { name: fromHash || fromQuery, query: '' };
 }

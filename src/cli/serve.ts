@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import v8 from 'node:v8';
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { createRelay } from '../relay/index.js';
+import { parseTrustedProxies } from '../relay/client-address.js';
 import { DEFAULT_RELAY_OPTIONS } from '../relay/options.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { secondsAsMs, wholeNumber } from './parse.js';
@@ -15,7 +16,16 @@ interface ServeFlags {
   maxPipes: number;
   maxPipesPerClient: number;
   maxConnections: number;
+  maxConnectionsPerClient: number;
+  ipv6Prefix: number;
   maxHeaderSize: number;
+  pipeBuffer: number;
+  relayBuffer: number;
+  trustProxy: string[];
+  allowOrigin: string[];
+  metricsToken?: string;
+  metricsHost: string;
+  metricsPort?: number;
   grace: number;
   tlsCert?: string;
   tlsKey?: string;
@@ -23,10 +33,45 @@ interface ServeFlags {
 }
 
 const seconds = (ms: number): string => String(ms / 1000);
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
 /** An option given in seconds, held in milliseconds, whose help shows the default in seconds. */
 function secondsOption(flags: string, description: string, min: number, defaultMs: number): Option {
   return new Option(flags, description).argParser(secondsAsMs(min)).default(defaultMs, seconds(defaultMs));
+}
+
+/** An option given in `unit`s (KiB, MiB), held in bytes, whose help shows the default in that unit. */
+function sizeOption(flags: string, description: string, unit: number, defaultBytes: number, [min, max]: readonly [number, number]): Option {
+  const parse = wholeNumber(min, max);
+  return new Option(flags, description).argParser((value) => parse(value) * unit).default(defaultBytes, String(defaultBytes / unit));
+}
+
+/** A comma-separated list, repeatable: `--trust-proxy 10.0.0.0/8,fd00::/8 --trust-proxy 127.0.0.1`. */
+function listOf(check: (item: string) => void): (value: string, previous?: string[]) => string[] {
+  return (value, previous = []) => {
+    const items = value.split(',').map((item) => item.trim());
+    if (items.some((item) => item === '')) throw new InvalidArgumentError('expected a comma-separated list without empty items.');
+    for (const item of items) check(item);
+    return [...previous, ...items];
+  };
+}
+
+const cidr = (item: string): void => {
+  try {
+    parseTrustedProxies([item]);
+  } catch {
+    throw new InvalidArgumentError(`${item} is not an address or a CIDR such as 10.0.0.0/8 or fd00::/8.`);
+  }
+};
+
+const origin = (item: string): void => {
+  if (item !== '*' && !/^https?:\/\/[^/?#@\s]+$/.test(item)) throw new InvalidArgumentError(`${item} is not an origin such as https://app.example (or *).`);
+};
+
+function metricsToken(value: string): string {
+  if (!/^[\x21-\x7e]{16,256}$/.test(value)) throw new InvalidArgumentError('expected 16 to 256 visible ASCII characters.');
+  return value;
 }
 
 export function registerServe(program: Command): void {
@@ -41,7 +86,16 @@ export function registerServe(program: Command): void {
     .option('--max-pipes <n>', 'pipes held in all (waiting or streaming)', wholeNumber(1), DEFAULT_RELAY_OPTIONS.maxPipes)
     .option('--max-pipes-per-client <n>', 'pipe ends one client address may hold', wholeNumber(1), DEFAULT_RELAY_OPTIONS.maxPipesPerClient)
     .option('--max-connections <n>', 'open connections in all', wholeNumber(1), DEFAULT_RELAY_OPTIONS.maxConnections)
+    .option('--max-connections-per-client <n>', 'open connections one client address may hold', wholeNumber(1), DEFAULT_RELAY_OPTIONS.maxConnectionsPerClient)
+    .option('--ipv6-prefix <bits>', 'IPv6 clients are counted per network of this prefix length', wholeNumber(1, 128), DEFAULT_RELAY_OPTIONS.ipv6PrefixLength)
     .option('--max-header-size <bytes>', 'largest request head', wholeNumber(1024, 65536), DEFAULT_RELAY_OPTIONS.maxHeaderSize)
+    .addOption(sizeOption('--pipe-buffer <KiB>', "what one pipe may hold for its receivers before its sender is held back", KiB, DEFAULT_RELAY_OPTIONS.pipeBufferBytes, [16, 65536]))
+    .addOption(sizeOption('--relay-buffer <MiB>', 'what all pipes together may hold', MiB, DEFAULT_RELAY_OPTIONS.relayBufferBytes, [1, 65536]))
+    .option('--trust-proxy <cidrs>', 'proxies whose X-Forwarded-For/Forwarded names the client (comma-separated CIDRs)', listOf(cidr), [])
+    .option('--allow-origin <origins>', "other pages' origins that may open a WebSocket talker (comma-separated, * for any)", listOf(origin), [])
+    .addOption(new Option('--metrics-token <token>', 'serve /metrics to Authorization: Bearer <token> (16+ characters)').env('HOODYCALL_METRICS_TOKEN').argParser(metricsToken))
+    .option('--metrics-port <port>', 'serve /metrics on a listener of its own', wholeNumber(0, 65535))
+    .option('--metrics-host <address>', 'address of the --metrics-port listener', '127.0.0.1')
     .addOption(secondsOption('--grace <seconds>', 'on SIGINT/SIGTERM, how long streaming pipes may finish', 0, 10_000))
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (needs --tls-key)')
     .option('--tls-key <file>', 'PEM private key for --tls-cert')
@@ -50,7 +104,8 @@ export function registerServe(program: Command): void {
       'after',
       `
 Defaults: hold ${seconds(DEFAULT_RELAY_OPTIONS.holdMs)} s, idle timeout ${seconds(DEFAULT_RELAY_OPTIONS.idleTimeoutMs)} s, ` +
-        `header timeout ${seconds(DEFAULT_RELAY_OPTIONS.headersTimeoutMs)} s. A connected pipe is never cut while bytes move.`,
+        `header timeout ${seconds(DEFAULT_RELAY_OPTIONS.headersTimeoutMs)} s. A connected pipe is never cut while bytes move.
+/metrics is not served to the public: give --metrics-token, or --metrics-port for a private listener.`,
     )
     .action(async (flags: ServeFlags) => serve(flags));
 }
@@ -80,8 +135,30 @@ function keepYoungGenerationSmall(): void {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
 }
 
+/**
+ * The relay's output must never take it down: `serve 2>&1 | head -1` closes the pipe after the first
+ * line, and the next log line would raise EPIPE as an unhandled 'error', ending every call. A stream
+ * that fails is written to no more.
+ */
+function outputThatCannotKill(stream: NodeJS.WriteStream): (text: string) => void {
+  let broken = false;
+  stream.on('error', () => {
+    broken = true;
+  });
+  return (text) => {
+    if (broken) return;
+    try {
+      stream.write(text);
+    } catch {
+      broken = true;
+    }
+  };
+}
+
 async function serve(flags: ServeFlags): Promise<void> {
   keepYoungGenerationSmall();
+  const out = outputThatCannotKill(process.stdout);
+  const err = outputThatCannotKill(process.stderr);
   const tls = await loadTls(flags);
   let relay;
   try {
@@ -92,22 +169,36 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxPipes: flags.maxPipes,
       maxPipesPerClient: flags.maxPipesPerClient,
       maxConnections: flags.maxConnections,
+      maxConnectionsPerClient: flags.maxConnectionsPerClient,
+      ipv6PrefixLength: flags.ipv6Prefix,
       maxHeaderSize: flags.maxHeaderSize,
+      pipeBufferBytes: flags.pipeBuffer,
+      relayBufferBytes: flags.relayBuffer,
+      trustProxy: flags.trustProxy,
+      allowOrigins: flags.allowOrigin,
+      ...(flags.metricsToken === undefined ? {} : { metricsToken: flags.metricsToken }),
       ...(tls === undefined ? {} : { tls }),
-      ...(flags.quiet === true ? {} : { log: (line: string) => process.stderr.write(`${line}\n`) }),
+      ...(flags.quiet === true ? {} : { log: (line: string) => err(`${line}\n`) }),
     });
   } catch (error) {
-    throw new CliError(`cannot start the relay: ${(error as Error).message}`, ExitCode.cannotServe);
+    throw new CliError(`cannot start the relay: ${(error as Error).message}`, ExitCode.usage);
   }
   let url: URL;
   try {
     url = await relay.listen(flags.port, flags.host);
   } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    const why = code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : message;
-    throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${why}`, ExitCode.cannotServe);
+    throw new CliError(`cannot listen on ${flags.host}:${flags.port}: ${listenProblem(error)}`, ExitCode.cannotServe);
   }
-  process.stdout.write(`hoodycall relay listening on ${url.href}\n`);
+  if (flags.metricsPort !== undefined) {
+    try {
+      const metricsUrl = await relay.listenMetrics(flags.metricsPort, flags.metricsHost);
+      err(`hoodycall relay: metrics on ${new URL('/metrics', metricsUrl).href}\n`);
+    } catch (error) {
+      await relay.close({ graceMs: 0 });
+      throw new CliError(`cannot listen on ${flags.metricsHost}:${flags.metricsPort} for metrics: ${listenProblem(error)}`, ExitCode.cannotServe);
+    }
+  }
+  out(`hoodycall relay listening on ${url.href}\n`);
 
   await new Promise<void>((resolve) => {
     let signalled = false;
@@ -119,7 +210,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       }
       signalled = true;
       const { streaming } = relay.stats();
-      process.stderr.write(
+      err(
         `hoodycall relay: ${signal}, shutting down` +
           (streaming > 0 ? ` (${streaming} streaming pipe(s) get up to ${seconds(flags.grace)} s)` : '') +
           '\n',
@@ -129,4 +220,9 @@ async function serve(flags: ServeFlags): Promise<void> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+function listenProblem(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code === 'EADDRINUSE' ? 'the address is already in use' : code === 'EACCES' ? 'permission denied' : message;
 }

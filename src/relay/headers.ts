@@ -4,13 +4,20 @@
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { SESSION_HEADER, SESSION_PATTERN } from '../wire.js';
+import { receiverContentType, receiverDisposition } from './media-type.js';
 
-/** Sent on every response: nothing relayed is cached, indexed, sniffed or leaks a referrer. */
+/**
+ * Sent on every response: nothing relayed is cached, indexed, sniffed or leaks a referrer, and whatever
+ * a browser might be made to render as a document runs no script and gets an opaque origin
+ * (`sandbox`), never the relay's, the origin its page asks microphone permission for. The page
+ * itself replaces the CSP with its own (page.ts).
+ */
 export const SAFETY_HEADERS: Readonly<OutgoingHttpHeaders> = Object.freeze({
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'x-robots-tag': 'none',
   'referrer-policy': 'no-referrer',
+  'content-security-policy': 'sandbox',
 });
 
 /** CORS for pipe responses, so a page of another origin can play a call or send one. */
@@ -39,37 +46,15 @@ export function preflightHeaders(): OutgoingHttpHeaders {
   };
 }
 
-/**
- * A sender chooses its Content-Type, and the receiver may be a browser on the relay's own origin:
- * types a browser would run (HTML, SVG, XML, scripts) become text/plain so a pipe cannot take over
- * the origin. Parameters such as charset are kept.
- */
-export function safeContentType(contentType: string | undefined): string {
-  if (contentType === undefined || contentType.trim() === '') return 'application/octet-stream';
-  const semicolon = contentType.indexOf(';');
-  const essence = (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
-  const runnable =
-    essence === 'text/html' ||
-    essence === 'application/xhtml+xml' ||
-    essence === 'image/svg+xml' ||
-    essence === 'text/xml' ||
-    essence === 'application/xml' ||
-    essence.includes('javascript') ||
-    essence.includes('ecmascript');
-  if (!runnable) return contentType;
-  return semicolon === -1 ? 'text/plain' : `text/plain${contentType.slice(semicolon)}`;
-}
-
 export function receiverHeaders(sender: IncomingHttpHeaders): OutgoingHttpHeaders {
   const headers: OutgoingHttpHeaders = {
     ...SAFETY_HEADERS,
     ...CORS_HEADERS,
-    'content-type': safeContentType(sender['content-type']),
+    'content-type': receiverContentType(sender['content-type']),
+    'content-disposition': receiverDisposition(sender['content-disposition']),
   };
   const length = sender['content-length'];
   if (length !== undefined && /^[0-9]+$/.test(length)) headers['content-length'] = length;
-  const disposition = sender['content-disposition'];
-  if (disposition !== undefined) headers['content-disposition'] = disposition;
   return headers;
 }
 

@@ -1,16 +1,17 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
 
 /**
- * What the handler uses of a sender's request: an IncomingMessage, or the WebSocket bridge's
- * stand-in (websocket.ts), whose body is the socket's binary messages.
+ * What the handler uses of a side's request: an IncomingMessage, or the WebSocket bridge's stand-in
+ * (websocket.ts). A sender's bytes come from its ByteSource (pump.ts), not from here.
  */
-export type PartyRequest = Readable & {
+export interface PartyRequest {
   readonly headers: IncomingHttpHeaders;
+  /** The request (its body included) has been read to its end: a refusal need not wait for more. */
   readonly complete: boolean;
   readonly socket: Socket;
-};
+  once(event: 'end', listener: () => void): unknown;
+}
 
 /**
  * What the handler uses of a sender's response: a ServerResponse, or the WebSocket bridge's stand-in,

@@ -21,7 +21,11 @@ export function respondText(res: PartyResponse, status: number, text: string, he
   res.end(body);
 }
 
-/** Answers with an `[ERROR]` line and makes sure an unwanted upload cannot keep the connection busy. */
+/**
+ * Answers with an `[ERROR]` line and makes sure an unwanted upload cannot keep the connection busy.
+ * `Connection: close` among the headers ends the connection after the answer: for requests after which
+ * nothing more on that connection can be trusted (a missing or doubled Host, pipelining).
+ */
 export function refuse(
   req: PartyRequest,
   res: PartyResponse,

@@ -17,20 +17,24 @@ export type Target =
   | { kind: 'invalid'; reason: string }
   | { kind: 'not-found' };
 
+/** `scheme://authority` at the start of an absolute-form request target (RFC 9112 §3.2.2). */
+const ABSOLUTE_FORM_PREFIX = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/;
+
 /**
  * Splits a request target (origin-form or absolute-form) into path and query. Only the path decides
- * the pipe, so `GET http://other-host/api/v1/pipe/x` and `GET /api/v1/pipe/x` reach the same pipe.
+ * the pipe, so `GET http://other-host/api/v1/pipe/x` and `GET /api/v1/pipe/x` reach the same pipe. The
+ * path is taken as the raw text after the authority, never through `new URL()`, which would decode
+ * `%2e%2e` and resolve dot segments: `http://h/api/v1/pipe/a/%2e%2e/b` would then alias `b`.
  */
 function splitTarget(url: string): { path: string; query: string } | undefined {
   let target = url;
   if (!target.startsWith('/')) {
-    try {
-      const parsed = new URL(target);
-      target = parsed.pathname + parsed.search;
-    } catch {
-      return undefined;
-    }
+    const prefix = ABSOLUTE_FORM_PREFIX.exec(target);
+    if (prefix === null) return undefined;
+    target = target.slice(prefix[0].length);
+    if (target === '' || target.startsWith('?')) target = `/${target}`;
   }
+  if (target.includes('#')) return undefined;
   const q = target.indexOf('?');
   return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
 }

@@ -13,18 +13,25 @@
  * 4408 nobody came, 4429/4503 limits), and 4000 when it tore a streaming pipe down (listener left,
  * idle, shutdown); the last text message says why.
  *
- * No Origin check, on purpose: pipes carry no cookies or credentials, and a page of any origin may
- * already PUT into a pipe (CORS allows it), so a WebSocket from any origin gives nothing more. The
- * relay's limits apply unchanged: the same per-client and total pipe caps, hold and idle timeouts, and
- * messages larger than MAX_MESSAGE_BYTES close the socket (1009).
+ * Origins: a talker's page must be the relay's own (its Origin names the host the request was sent
+ * to) or one listed in `allowOrigins`; a client that sends no Origin (not a browser) may talk too.
+ * Otherwise any page a visitor opens could use the visitor's browser to open talkers and spend the
+ * per-client limits of everyone behind the visitor's address. A refused handshake gets 403.
+ *
+ * The relay's limits apply unchanged: the same per-client and total pipe caps, hold and idle timeouts,
+ * and the same byte path and budgets as a PUT (pump.ts); messages larger than MAX_MESSAGE_BYTES close
+ * the socket (1009). A talker held back by its budget is not read; while it waits, a ping every second
+ * makes a gone peer's connection fail, as the 100 Continue probe does for a PUT.
  */
 import { EventEmitter } from 'node:events';
 import { ServerResponse, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import { Readable, type Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { RelayHandler } from './handler.js';
 import type { PartyRequest, PartyResponse } from './party.js';
+import type { ByteSource, SourceHandlers } from './pump.js';
+import { hostProblem } from './request-checks.js';
 import { refuseOnSocket } from './respond.js';
 import { parseTarget } from './target.js';
 
@@ -41,44 +48,55 @@ export const MAX_MESSAGE_BYTES = 64 * 1024;
 export const CLOSE_DONE = 1000;
 export const CLOSE_TORN_DOWN = 4000;
 
-/** The talker's bytes as a request body: binary messages in, with backpressure on the socket. */
-class WebSocketBody extends Readable implements PartyRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly socket: Socket;
-  complete = false;
+/** The talker's binary messages as the pump's source: each message a chunk, the socket paused to hold back. */
+class WebSocketSource implements ByteSource {
   readonly #ws: WebSocket;
+  #stopped = false;
 
-  constructor(ws: WebSocket, socket: Socket, contentType: string) {
-    super({ highWaterMark: MAX_MESSAGE_BYTES });
+  constructor(ws: WebSocket) {
     this.#ws = ws;
-    this.socket = socket;
-    this.headers = { 'content-type': contentType };
-    // Once piped, pipeline() hears the error and aborts the pipe; a body still waiting (or refused)
-    // has nobody to tell, and an unheard 'error' would crash the relay.
-    this.on('error', () => undefined);
     // Protocol errors (an oversized message: 1009, a malformed frame: 1002) are followed by 'close',
     // which aborts the pipe; without a listener they would be thrown.
     ws.on('error', () => undefined);
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+  }
+
+  start(handlers: SourceHandlers): void {
+    this.#ws.on('message', (data: RawData, isBinary: boolean) => {
       // Text messages carry nothing of the stream; the bytes are binary frames only.
-      if (!isBinary || this.destroyed) return;
-      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
-      if (!this.push(chunk)) ws.pause();
+      if (!isBinary || this.#stopped) return;
+      handlers.chunk(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
     });
-    ws.on('close', (code: number) => {
-      if (this.destroyed || this.readableEnded) return;
-      if (code === CLOSE_DONE) {
-        this.complete = true;
-        this.push(null);
-      } else {
-        this.destroy(new Error(`the talker's WebSocket closed with ${code}`));
-      }
+    this.#ws.once('close', (code: number) => {
+      if (this.#stopped) return;
+      if (code === CLOSE_DONE) handlers.end();
+      else handlers.abort(new Error(`the talker's WebSocket closed with ${code}`));
     });
   }
 
-  override _read(): void {
+  pause(): void {
+    if (!this.#stopped) this.#ws.pause();
+  }
+
+  resume(): void {
     this.#ws.resume();
   }
+
+  probe(): boolean {
+    if (this.#ws.readyState !== this.#ws.OPEN) return false;
+    this.#ws.ping();
+    return true;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#ws.resume();
+  }
+}
+
+/** What the handler reads of a talker's "request": its stream's type, its socket; nothing to drain. */
+function talkerRequest(socket: Socket, contentType: string): PartyRequest {
+  const headers: IncomingHttpHeaders = { 'content-type': contentType };
+  return { headers, socket, complete: true, once: () => undefined };
 }
 
 /** The sender's response as the handler writes it, carried as text messages and a close frame. */
@@ -149,11 +167,41 @@ function chosenProtocol(header: string | undefined): string | undefined {
 export type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 /**
+ * Whether a browser page of `origin` may open a talker: the relay's own page (its origin names the
+ * host the request was sent to: the Host header, or the X-Forwarded-Host of a trusted proxy, the
+ * scheme's default port dropped), or a listed one.
+ */
+export function originAllowed(origin: string, hosts: readonly (string | undefined)[], allowOrigins: readonly string[]): boolean {
+  if (allowOrigins.includes('*')) return true;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+  if (allowOrigins.some((allowed) => allowed.toLowerCase() === url.origin)) return true;
+  const defaultPort = url.protocol === 'https:' ? ':443' : ':80';
+  return hosts.some((host) => {
+    if (host === undefined) return false;
+    const lower = host.trim().toLowerCase();
+    return url.host === (lower.endsWith(defaultPort) ? lower.slice(0, -defaultPort.length) : lower);
+  });
+}
+
+/** The hosts a request was addressed to: its Host, and behind a trusted proxy the first X-Forwarded-Host. */
+function requestedHosts(handler: RelayHandler, req: IncomingMessage): (string | undefined)[] {
+  const forwarded = req.headers['x-forwarded-host'];
+  const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0];
+  return handler.clients.fromTrustedProxy(req.socket) && first !== undefined ? [req.headers.host, first] : [req.headers.host];
+}
+
+/**
  * The server's `upgrade` listener. A request that asks another upgrade than websocket (curl
  * `--http2` over http asks h2c) is answered as the plain HTTP/1.1 request it also is: listening on
  * `upgrade` would otherwise change what those clients get.
  */
-export function createUpgradeListener(handler: RelayHandler, maxReceivers: number): UpgradeListener {
+export function createUpgradeListener(handler: RelayHandler, options: { maxReceivers: number; allowOrigins: readonly string[] }): UpgradeListener {
   const server = new WebSocketServer({
     noServer: true,
     maxPayload: MAX_MESSAGE_BYTES,
@@ -162,28 +210,55 @@ export function createUpgradeListener(handler: RelayHandler, maxReceivers: numbe
     handleProtocols: (protocols) => chosenProtocol([...protocols].join(',')) ?? false,
   });
   return (req, socket, head) => {
+    // Node hands an upgrade over even when it comes pipelined behind a request still being answered.
+    if (handler.owesResponse(req.socket)) {
+      handler.metrics.rejected('pipelined');
+      socket.destroy();
+      return;
+    }
+    const badHost = hostProblem(req);
+    if (badHost !== undefined) return refuseOnSocket(socket, 400, 'Bad Request', badHost);
     if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return answerAsPlainHttp(handler, req, socket, head);
-    const target = parseTarget(req.url ?? '/', maxReceivers);
+    const target = parseTarget(req.url ?? '/', options.maxReceivers);
     if (target.kind === 'invalid') return refuseOnSocket(socket, 400, 'Bad Request', target.reason);
     if (target.kind !== 'pipe') return refuseOnSocket(socket, 404, 'Not Found', 'a talker WebSocket goes to /api/v1/pipe/NAME');
     if (req.method !== 'GET') return refuseOnSocket(socket, 405, 'Method Not Allowed', 'a WebSocket handshake is a GET');
+    const origin = req.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, requestedHosts(handler, req), options.allowOrigins)) {
+      handler.metrics.rejected('origin');
+      return refuseOnSocket(socket, 403, 'Forbidden', "a talker's page must come from this relay (or an origin the relay allows)");
+    }
     const protocol = chosenProtocol(req.headers['sec-websocket-protocol']);
     if (protocol === undefined) {
       return refuseOnSocket(socket, 400, 'Bad Request', `a talker offers the subprotocol ${Object.keys(TALKER_PROTOCOLS).join(' or ')}`);
     }
     const contentType = TALKER_PROTOCOLS[protocol] ?? 'application/octet-stream';
     server.handleUpgrade(req, socket, head, (ws) => {
-      handler.acceptSender(new WebSocketBody(ws, req.socket, contentType), new WebSocketReply(ws), target.name, target.receivers);
+      const source = new WebSocketSource(ws);
+      handler.acceptSender(req, talkerRequest(req.socket, contentType), new WebSocketReply(ws), source, target.name, target.receivers);
     });
   };
 }
 
-/** An upgrade the relay does not do: serve the request as HTTP/1.1 on its socket, then close it. */
+/** Bytes an upgrade request that is served as plain HTTP may still send: it has no body. */
+const MAX_UNREAD_AFTER_UPGRADE = 64 * 1024;
+
+/**
+ * An upgrade the relay does not do: serve the request as HTTP/1.1 on its socket, then close it. Node's
+ * parser has let go of the socket, so it is read here: what arrives is dropped (the request has no
+ * body), and the peer's FIN ends the socket, so a waiting receiver that leaves frees its name at once.
+ */
 function answerAsPlainHttp(handler: RelayHandler, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     return refuseOnSocket(socket, 400, 'Bad Request', 'this relay upgrades only to WebSocket; send the request without Upgrade');
   }
-  if (head.length > 0) socket.unshift(head);
+  let unread = head.length;
+  socket.on('data', (chunk: Buffer) => {
+    unread += chunk.length;
+    if (unread > MAX_UNREAD_AFTER_UPGRADE) socket.destroy();
+  });
+  socket.once('end', () => socket.destroy());
+  socket.on('error', () => undefined);
   const res = new ServerResponse(req);
   res.shouldKeepAlive = false;
   res.assignSocket(socket as Socket);

@@ -5,10 +5,11 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fetchReply, open, readReply, responseOf, type Reply } from '../helpers/http.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { BIN, runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 
 const LOCAL = ['--host', '127.0.0.1', '--port', '0'];
 const ACCESS_LOG_LINE = / pipe [0-9a-f]{10} n=\d+ bytes=\d+ /;
@@ -23,12 +24,26 @@ function hold(url: string) {
   return { req, startedAt, reply };
 }
 
+const METRICS_TOKEN = 'serve-test-metrics-token';
+
 async function metric(serve: ServeProcess, line: RegExp): Promise<number> {
-  const reply = await fetchReply(new URL('/metrics', serve.url).href);
+  const reply = await fetchReply(new URL('/metrics', serve.url).href, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   assert.equal(reply.status, 200);
   const match = line.exec(reply.body.toString());
   assert.ok(match?.[1] !== undefined, `no ${line} in /metrics`);
   return Number(match[1]);
+}
+
+/** The metrics text is rendered at most once a second: waits (up to 3 s) for a value to show. */
+async function metricBecomes(serve: ServeProcess, line: RegExp, holds: (value: number) => boolean): Promise<void> {
+  let value = NaN;
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    value = await metric(serve, line);
+    if (holds(value)) return;
+    assert.ok(Date.now() < deadline, `${line} is ${value}`);
+    await sleep(200);
+  }
 }
 
 /** A streaming pipe driven by the test: a chunked sender it writes to, and a receiver it reads. */
@@ -58,7 +73,7 @@ async function streamingPipe(serve: ServeProcess) {
 }
 
 test('serve: its one stdout line, its pages and a pipe', async (t) => {
-  const serve = await startServe(t, LOCAL);
+  const serve = await startServe(t, [...LOCAL, '--metrics-token', METRICS_TOKEN]);
   const base = serve.url.href;
   assert.match(base, /^http:\/\/127\.0\.0\.1:[1-9][0-9]*\/$/);
   assert.equal(serve.stdout(), `hoodycall relay listening on ${base}\n`);
@@ -73,26 +88,25 @@ test('serve: its one stdout line, its pages and a pipe', async (t) => {
   assert.equal(health.status, 200);
   assert.equal(health.body.toString(), 'ok\n');
 
-  const metrics = await fetchReply(new URL('/metrics', serve.url).href);
+  const metrics = await fetchReply(new URL('/metrics', serve.url).href, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
   assert.equal(metrics.status, 200);
   assert.match(metrics.headers['content-type'] ?? '', /^text\/plain; version=0\.0\.4/);
   assert.match(metrics.body.toString(), /^# HELP /m);
-  assert.equal(await metric(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m), 0);
+  await metricBecomes(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m, (n) => n === 0);
 
   // A pipe, then a 409 for a second receiver on a waiting one.
   const name = uniqueName('cli');
   const body = Buffer.from('x'.repeat(12_345));
   const receiver = hold(serve.pipeUrl(name));
-  await sleep(100);
-  assert.equal(await metric(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m), 1);
+  await metricBecomes(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m, (n) => n === 1);
   const busy = await fetchReply(serve.pipeUrl(name));
   assert.equal(busy.status, 409);
   const sender = await fetchReply(serve.pipeUrl(name), { method: 'PUT', body });
   assert.equal(sender.status, 200);
   assert.deepEqual((await receiver.reply).body, body);
-  assert.ok((await metric(serve, /^hoodycall_relayed_bytes_total (\d+)$/m)) >= body.length);
-  assert.equal(await metric(serve, /^hoodycall_rejections_total\{reason="busy"\} (\d+)$/m), 1);
-  assert.equal(await metric(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m), 0);
+  await metricBecomes(serve, /^hoodycall_relayed_bytes_total (\d+)$/m, (n) => n >= body.length);
+  await metricBecomes(serve, /^hoodycall_rejections_total\{reason="busy"\} (\d+)$/m, (n) => n === 1);
+  await metricBecomes(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m, (n) => n === 0);
 
   assert.equal(serve.stdout(), `hoodycall relay listening on ${base}\n`, 'still exactly one stdout line');
   await waitFor(() => ACCESS_LOG_LINE.test(serve.stderr()), 'the access log line');
@@ -236,4 +250,71 @@ test('serve: --hold and the access log', async (t) => {
     assert.doesNotMatch(serve.stderr(), ACCESS_LOG_LINE);
     assert.doesNotMatch(serve.stderr(), /outcome=/);
   });
+});
+
+test('serve 2>&1 | head -1: when its output is closed, the relay goes on serving and logging fails quietly', async (t) => {
+  // `head -1` reads the listening line and exits: every later write of the relay's gets EPIPE.
+  const head = spawn('head', ['-1'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const relay = spawn(process.execPath, [BIN, 'serve', ...LOCAL], { stdio: ['ignore', head.stdin, head.stdin] });
+  t.after(() => {
+    relay.kill('SIGKILL');
+    head.kill('SIGKILL');
+  });
+  let firstLine = '';
+  head.stdout.setEncoding('utf8').on('data', (text: string) => (firstLine += text));
+  const exited = new Promise<number | null>((resolve) => relay.once('exit', (code) => resolve(code)));
+  await once(head, 'exit');
+  const url = new URL(/listening on (\S+)/.exec(firstLine)?.[1] ?? 'http://invalid');
+  const pipeUrl = (name: string): string => new URL(`/api/v1/pipe/${name}`, url).href;
+  // Each finished pipe writes an access log line into the closed pipe.
+  for (let i = 0; i < 3; i++) {
+    const name = uniqueName('epipe');
+    const receiver = hold(pipeUrl(name));
+    await sleep(50);
+    assert.equal((await fetchReply(pipeUrl(name), { method: 'PUT', body: `pair ${i}` })).status, 200);
+    assert.equal((await receiver.reply).body.toString(), `pair ${i}`);
+  }
+  assert.equal((await fetchReply(new URL('/healthz', url).href)).status, 200, 'the relay is still up');
+  // The shutdown message is written into the closed pipe too; the relay still exits cleanly.
+  relay.kill('SIGTERM');
+  assert.equal(await exited, 0);
+});
+
+test('serve: the new limits and metrics flags', async (t) => {
+  await t.test('--metrics-port serves /metrics on its own listener; the public one does not', async (t) => {
+    const serve = await startServe(t, [...LOCAL, '--metrics-port', '0']);
+    await waitFor(() => /metrics on (\S+)/.test(serve.stderr()), 'the metrics line on stderr');
+    const metricsUrl = /metrics on (\S+)/.exec(serve.stderr())?.[1] ?? '';
+    assert.match(metricsUrl, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const reply = await fetchReply(metricsUrl);
+    assert.equal(reply.status, 200);
+    assert.match(reply.body.toString(), /^hoodycall_pipes\{state="waiting"\} 0$/m);
+    assert.equal((await fetchReply(new URL('/metrics', serve.url).href)).status, 404);
+    assert.equal(serve.stdout(), `hoodycall relay listening on ${serve.url.href}\n`, 'still one line on stdout');
+  });
+
+  await t.test('--metrics-token (or HOODYCALL_METRICS_TOKEN) serves it on the relay to the bearer only', async (t) => {
+    const token = 'a-metrics-token-for-tests';
+    const serve = await startServe(t, [...LOCAL, '--metrics-token', token]);
+    const url = new URL('/metrics', serve.url).href;
+    assert.equal((await fetchReply(url)).status, 401);
+    assert.equal((await fetchReply(url, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  });
+
+  const usage: [string, string[], RegExp][] = [
+    ['--trust-proxy not-a-cidr', ['--trust-proxy', '10.0.0.0/8,not-a-cidr'], /not-a-cidr/],
+    ['--allow-origin without a scheme', ['--allow-origin', 'app.example'], /app\.example/],
+    ['--metrics-token too short', ['--metrics-token', 'short'], /metrics/],
+    ['--ipv6-prefix 129', ['--ipv6-prefix', '129'], /ipv6-prefix/],
+    ['--pipe-buffer 1', ['--pipe-buffer', '1'], /pipe-buffer/],
+  ];
+  for (const [label, args, mentions] of usage) {
+    await t.test(`${label}: exit 2 with one line`, async (t) => {
+      const cli = runCli(t, ['serve', ...LOCAL, ...args]);
+      const exit = await cli.exited;
+      assert.equal(exit.code, 2, `${label}: ${cli.stderr()}`);
+      assert.equal(cli.stderr().trim().split('\n').length, 1, cli.stderr());
+      assert.match(cli.stderr(), mentions);
+    });
+  }
 });

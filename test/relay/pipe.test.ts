@@ -137,13 +137,39 @@ test('?n=3 fans one sender out to three receivers, who must all arrive', async (
     assert.equal(sha256(reply.body), sha256(payload));
   }
   assert.match((await sending).body.toString(), /connected to 3 receivers[^]*done, 3145728 bytes/);
-  // A fourth receiver is refused while the three stream; mismatched n is refused at once.
-  const again = [fetchReply(url), fetchReply(url)];
-  assert.equal((await fetchReply(pipeUrl(name, 'n=2'))).status, 400);
-  assert.equal((await fetchReply(pipeUrl(name))).status, 400);
+  // With the three receivers there, a fourth is busy (409), whatever its n.
+  const full = [fetchReply(url), fetchReply(url), fetchReply(url)];
+  await waitFor(() => relay.stats().waiting === 1, 'the three receivers to wait');
+  assert.equal((await fetchReply(url)).status, 409);
+  assert.equal((await fetchReply(pipeUrl(name, 'n=2'))).status, 409);
   const sender = fetchReply(url, { method: 'PUT', body: 'x' });
-  assert.equal((await fetchReply(url)).status, 200);
-  await Promise.all([...again, sender]);
+  for (const reply of await Promise.all(full)) assert.deepEqual([reply.status, reply.body.toString()], [200, 'x']);
+  assert.equal((await sender).status, 200);
+});
+
+test('a side with another n closes the waiting pipe for everyone: a name cannot be probed unnoticed', async (t) => {
+  const { pipeUrl, relay, log } = await startRelay(t);
+  const name = uniqueName();
+  const waiting = [fetchReply(pipeUrl(name, 'n=3')), fetchReply(pipeUrl(name, 'n=3'))];
+  await waitFor(() => relay.stats().waiting === 1, 'two receivers to wait');
+  for (const [query, method] of [['n=2', 'GET'], [undefined, 'PUT']] as const) {
+    const probe = await fetchReply(pipeUrl(name, query), { method, ...(method === 'PUT' ? { body: 'x' } : {}) });
+    assert.equal(probe.status, 400, `${method} ${query ?? 'n=1'}`);
+    assert.match(probe.body.toString(), /^\[ERROR\] another side came to this pipe with n=[12], it was opened with n=3/);
+    for (const reply of await Promise.all(waiting)) {
+      assert.equal(reply.status, 400, 'the waiting receivers are told, not left waiting');
+      assert.match(reply.body.toString(), /another side came to this pipe with n=[12]/);
+    }
+    assert.deepEqual(relay.stats(), { waiting: 0, streaming: 0 });
+    waiting.splice(0, 2, fetchReply(pipeUrl(name, 'n=3')), fetchReply(pipeUrl(name, 'n=3')));
+    await waitFor(() => relay.stats().waiting === 1, 'two receivers to wait again');
+  }
+  assert.equal(log.filter((line) => line.endsWith('outcome=mismatch')).length, 2);
+  // The name is usable at once by sides that agree.
+  const sender = fetchReply(pipeUrl(name, 'n=3'), { method: 'PUT', body: 'agreed' });
+  const third = fetchReply(pipeUrl(name, 'n=3'));
+  for (const reply of await Promise.all([...waiting, third])) assert.equal(reply.body.toString(), 'agreed');
+  assert.equal((await sender).status, 200);
 });
 
 test('?n=2: one receiver leaving does not end the bridge for the other', async (t) => {
@@ -217,6 +243,30 @@ test('receiver headers: type, length and disposition forwarded; no-store and COR
   assert.equal(reply.headers['content-type'], 'application/octet-stream');
   assert.equal(reply.headers['content-length'], undefined);
   assert.equal(reply.headers['transfer-encoding'], 'chunked');
+  // Whatever a browser might render runs no script and is saved, not shown (media-type.ts).
+  assert.equal(reply.headers['content-security-policy'], 'sandbox');
+  assert.equal(reply.headers['content-disposition'], 'attachment');
+  assert.equal(headers['content-security-policy'], 'sandbox');
+});
+
+test('a sender cannot make a receiver render its bytes: a type list, XSL and a disposition are rebuilt', async (t) => {
+  const { pipeUrl } = await startRelay(t);
+  const cases: [Record<string, string>, string, string][] = [
+    [{ 'content-type': 'text/plain, text/html' }, 'application/octet-stream', 'attachment'],
+    [{ 'content-type': 'text/xsl' }, 'text/plain', 'attachment'],
+    [{ 'content-type': 'text/html', 'content-disposition': 'inline' }, 'text/plain', 'attachment'],
+    [{ 'content-type': 'audio/ogg; codecs=opus', 'content-disposition': 'inline; filename="x.html"' }, 'audio/ogg; codecs=opus', 'attachment; filename="x.html"'],
+  ];
+  for (const [headers, type, disposition] of cases) {
+    const url = pipeUrl(uniqueName());
+    const receiving = fetchReply(url);
+    await fetchReply(url, { method: 'PUT', body: '<script>alert(1)</script>', headers });
+    const reply = await receiving;
+    assert.equal(reply.headers['content-type'], type, JSON.stringify(headers));
+    assert.equal(reply.headers['content-disposition'], disposition, JSON.stringify(headers));
+    assert.equal(reply.headers['content-security-policy'], 'sandbox');
+    assert.equal(reply.headers['x-content-type-options'], 'nosniff');
+  }
 });
 
 test('64 MiB binary round trip, checked by hash, with bounded relay memory', async (t) => {

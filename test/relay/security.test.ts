@@ -133,6 +133,29 @@ test('request smuggling and ambiguous framing: refused, closed, and nothing afte
     assert.match(running.log[0] ?? '', /outcome=sender-aborted$/);
   });
 
+  await t.test('a chunked body that breaks after the 200: the sender is told in its own response, no raw status line inside it', async (t) => {
+    const running = await startRelay(t);
+    const name = uniqueName('broken');
+    const receiver = hold(running.pipeUrl(name));
+    await waitFor(() => running.relay.stats().waiting === 1, 'the receiver to wait');
+    const socket = await connectRaw(Number(running.url.port));
+    const watched = watch(socket);
+    socket.write(`PUT /api/v1/pipe/${name} HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n`);
+    await waitFor(() => watched.text().includes('streaming'), 'the sender to be told it streams');
+    socket.write('ZZ\r\nxx\r\n');
+    const result = await watched.result(2_000);
+    assert.ok(result.closed, 'the sender connection is closed');
+    assert.equal(result.text.match(/HTTP\/1\.1 \d{3} /g)?.length, 1, `one status line only: ${JSON.stringify(result.text)}`);
+    assert.match(result.text, /^HTTP\/1\.1 200 /);
+    const body = result.text.split('\r\n\r\n').slice(1).join('\r\n\r\n');
+    assert.match(body, /\[ERROR\] the request is malformed \(HPE_INVALID_CHUNK_SIZE\); the receivers were cut off after 5 bytes\n\r\n0\r\n\r\n$/);
+    const got = await receiver.reply;
+    assert.ok(!got.complete, 'the receiver sees a cut body');
+    assert.equal(got.body.toString(), 'hello');
+    await waitFor(() => running.relay.stats().streaming === 0, 'the pipe to end');
+    assert.match(running.log.at(-1) ?? '', /bytes=5 .*outcome=sender-aborted$/);
+  });
+
   await t.test('a sender never connects to a receiver smuggled behind a request without Host', async (t) => {
     const running = await startRelay(t, { holdMs: 1_000, idleTimeoutMs: 1_000 });
     const smuggled = uniqueName('smuggled');
@@ -150,16 +173,17 @@ test('request smuggling and ambiguous framing: refused, closed, and nothing afte
     assert.deepEqual(problems, []);
   });
 
-  await t.test('pipelined pipe requests on a connection the client then closes are not left waiting', async (t) => {
+  await t.test('a pipe request pipelined behind another pipe request closes the connection: neither is left waiting', async (t) => {
     const running = await startRelay(t);
     const socket = await connectRaw(Number(running.url.port));
     const watched = watch(socket);
     socket.write(`GET /api/v1/pipe/${uniqueName('first')} HTTP/1.1\r\nHost: a\r\n\r\n${smuggle(uniqueName('second'))}`);
-    await waitFor(() => running.relay.stats().waiting >= 1, 'the first receiver to wait');
-    await sleep(100);
-    await watched.result(0);
+    const result = await watched.result(1_000);
+    assert.ok(result.closed, 'the relay closed the connection');
+    assert.equal(result.text, '', 'neither request was answered');
     // Both receivers are gone with their connection: neither may hold its name until the hold ends.
     await waitFor(() => running.relay.stats().waiting === 0, 'both pipelined receivers to be dropped', 1_500);
+    assert.ok(running.log.every((line) => /outcome=left-waiting$/.test(line)), running.log.join('\n'));
   });
 });
 
@@ -252,6 +276,30 @@ test('pipe names', async (t) => {
     const sender = await fetchReply(`${running.url.origin}/api/v1/pipe/%61`, { method: 'PUT', body: 'x' });
     assert.equal(sender.status, 400);
     assert.deepEqual(running.relay.stats(), { waiting: 1, streaming: 0 }, '"a" still waits for its own sender');
+  });
+
+  await t.test('absolute-form targets are read as sent: %2e%2e and dot segments alias nothing', async (t) => {
+    for (const path of ['a/%2e%2e/b', 'a/%2E%2E/b', 'a/../b', 'a/./b', '%2e%2e/b', 'a/%2e/b']) {
+      assert.equal(parseTarget(`http://relay.example/api/v1/pipe/${path}`, 64).kind, 'invalid', path);
+      assert.deepEqual(parseTarget(`http://relay.example/api/v1/pipe/${path}`, 64), parseTarget(`/api/v1/pipe/${path}`, 64), path);
+    }
+    fc.assert(
+      fc.property(withoutQuery, fc.constantFrom('http://h', 'https://h:8443', 'HTTP://user@h', 'x-y+z.1://h'), (s, authority) => {
+        assert.deepEqual(parseTarget(`${authority}/api/v1/pipe/${s}`, 64), parseTarget(`/api/v1/pipe/${s}`, 64));
+      }),
+      { numRuns: 2_000 },
+    );
+    // Over HTTP: a receiver waits on b; an absolute-form sender to a/%2e%2e/b does not reach it.
+    const running = await startRelay(t);
+    const receiver = hold(running.pipeUrl('b'));
+    t.after(() => receiver.req.destroy());
+    await waitFor(() => running.relay.stats().waiting === 1, 'the receiver of b to wait');
+    const result = await rawRequest(
+      Number(running.url.port),
+      'PUT http://relay.example/api/v1/pipe/a/%2e%2e/b HTTP/1.1\r\nHost: relay.example\r\nContent-Length: 1\r\nConnection: close\r\n\r\nx',
+    );
+    assert.equal(result.status, 400);
+    assert.deepEqual(running.relay.stats(), { waiting: 1, streaming: 0 }, 'b still waits for its own sender');
   });
 
   await t.test('an absolute-form receiver gets the bytes of an origin-form sender', async (t) => {
@@ -487,4 +535,27 @@ test('names and payloads are never logged', async (t) => {
     assert.equal(serve.stderr().split('\n').filter((line) => / pipe [0-9a-f]{10} /.test(line)).length, 2, 'two access log lines');
     for (const secret of [...secrets, 'CLISECRET', 'CLIPAYLOAD']) assert.ok(!output.includes(secret), `output contains ${secret}:\n${output}`);
   });
+});
+
+test('refusals Node would answer bare get a reason: no Host, two Hosts, an unknown Expect, CONNECT', async (t) => {
+  const running = await startRelay(t);
+  const port = Number(running.url.port);
+  const cases: [string, string, number][] = [
+    ['no Host', `GET /api/v1/pipe/${uniqueName()} HTTP/1.1\r\n\r\n`, 400],
+    ['two Hosts', `GET /api/v1/pipe/${uniqueName()} HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n`, 400],
+    ['two Hosts on a page', 'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n', 400],
+    ['two Hosts on an upgrade', `GET /api/v1/pipe/${uniqueName()} HTTP/1.1\r\nHost: a\r\nHost: b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`, 400],
+    ['Expect: teapot', `PUT /api/v1/pipe/${uniqueName()} HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 3\r\n\r\nabc`, 417],
+    ['CONNECT', 'CONNECT relay.example:443 HTTP/1.1\r\nHost: relay.example:443\r\n\r\n', 405],
+  ];
+  for (const [label, request, status] of cases) {
+    const result = await rawRequest(port, request, { waitMs: 1_000 });
+    assert.equal(result.status, status, `${label}: ${JSON.stringify(result.text.slice(0, 100))}`);
+    assert.match(result.text, /\r\n\r\n\[ERROR\] [^\n]+\n$/, `${label}: one [ERROR] line`);
+    assert.ok(result.closed, `${label}: the connection is closed`);
+  }
+  assert.deepEqual(running.relay.stats(), { waiting: 0, streaming: 0 });
+  // HTTP/1.0 needs no Host.
+  const old = await rawRequest(port, 'GET /healthz HTTP/1.0\r\n\r\n');
+  assert.equal(old.status, 200);
 });

@@ -12,7 +12,7 @@ function openConnections(server: { getConnections(cb: (error: Error | null, coun
 }
 
 test('1,000 simultaneous pairs of 64 KiB: every one intact, first bytes fast', async (t) => {
-  const { pipeUrl, relay } = await startRelay(t, { maxPipesPerClient: 5_000, maxPipes: 5_000 });
+  const { pipeUrl, relay } = await startRelay(t, { maxPipesPerClient: 5_000, maxPipes: 5_000, maxConnectionsPerClient: 10_000 });
   const payload = randomBytes(64 * 1024);
   const expected = sha256(payload);
   const firstByteMs: number[] = [];
@@ -45,7 +45,7 @@ test('1,000 simultaneous pairs of 64 KiB: every one intact, first bytes fast', a
 });
 
 test('random aborts on both sides leave no pipe, no connection and no error behind', async (t) => {
-  const { pipeUrl, relay, log } = await startRelay(t, { maxPipesPerClient: 5_000 });
+  const { pipeUrl, relay, log } = await startRelay(t, { maxPipesPerClient: 5_000, maxConnectionsPerClient: 10_000 });
   let unexpected = 0;
   const countUnexpected = (): void => {
     unexpected += 1;

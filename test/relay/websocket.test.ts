@@ -226,3 +226,52 @@ test('an Upgrade other than websocket (curl --http2 asks h2c) is answered as pla
   assert.equal(reply.status, 200);
   assert.equal(reply.body.toString(), 'ok\n');
 });
+
+test('Origin: another page’s origin gets 403; the relay’s own origin, a listed one and no Origin at all may talk', async (t) => {
+  const statusOf = (url: string, origin?: string): Promise<number> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, 'hoodycall.ogg', origin === undefined ? {} : { origin });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
+      ws.on('open', () => {
+        resolve(101);
+        ws.terminate();
+      });
+      ws.on('error', () => undefined);
+    });
+  const plain = await startRelay(t);
+  const url = wsUrl(plain.pipeUrl(uniqueName()));
+  assert.equal(await statusOf(url, 'https://evil.example'), 403);
+  assert.equal(await statusOf(url, 'null'), 403, 'a sandboxed or file: page');
+  assert.equal(await statusOf(url, `http://localhost:${plain.url.port}`), 403, 'another host name is another origin');
+  assert.equal(await statusOf(wsUrl(plain.pipeUrl(uniqueName())), plain.url.origin), 101, "the relay's own page");
+  assert.equal(await statusOf(wsUrl(plain.pipeUrl(uniqueName()))), 101, 'a client that sends no Origin');
+  const listed = await startRelay(t, { allowOrigins: ['https://app.example'] });
+  assert.equal(await statusOf(wsUrl(listed.pipeUrl(uniqueName())), 'https://app.example'), 101);
+  assert.equal(await statusOf(wsUrl(listed.pipeUrl(uniqueName())), 'https://other.example'), 403);
+  const any = await startRelay(t, { allowOrigins: ['*'] });
+  assert.equal(await statusOf(wsUrl(any.pipeUrl(uniqueName())), 'https://evil.example'), 101);
+});
+
+test('Origin behind a trusted proxy that rewrites Host: its X-Forwarded-Host names the relay’s page', async (t) => {
+  const statusOf = (url: string, headers: Record<string, string>): Promise<number> =>
+    new Promise((resolve) => {
+      const ws = new WebSocket(url, 'hoodycall.ogg', { headers });
+      ws.on('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        res.resume();
+      });
+      ws.on('open', () => {
+        resolve(101);
+        ws.terminate();
+      });
+      ws.on('error', () => undefined);
+    });
+  const trusting = await startRelay(t, { trustProxy: ['127.0.0.1'] });
+  const page = { origin: 'https://relay.example', 'x-forwarded-host': 'relay.example' };
+  assert.equal(await statusOf(wsUrl(trusting.pipeUrl(uniqueName())), page), 101);
+  const untrusting = await startRelay(t);
+  assert.equal(await statusOf(wsUrl(untrusting.pipeUrl(uniqueName())), page), 403, 'X-Forwarded-Host from anyone else is ignored');
+});
