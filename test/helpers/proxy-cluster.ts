@@ -238,7 +238,15 @@ export async function startCluster(t: TestContext, proxy: ProxyKind, options: Cl
   const waitingOn = (): Promise<number[]> => Promise.all(relays.map((relay) => relay.metric('hoodycall_pipes{state="waiting"}')));
   const pipeUrl = (name: string, query?: string): string => `${origin}/api/v1/pipe/${name}${query === undefined ? '' : `?${query}`}`;
 
-  async function homeOf(name: string): Promise<number> {
+  // Probes read the relays' waiting counts before and after: one at a time, or they would see each other.
+  let probing: Promise<unknown> = Promise.resolve();
+  function homeOf(name: string): Promise<number> {
+    const probe = probing.then(() => probeHome(name));
+    probing = probe.catch(() => undefined);
+    return probe;
+  }
+
+  async function probeHome(name: string): Promise<number> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const before = await waitingOn();
       const req = open(pipeUrl(name));
