@@ -50,9 +50,19 @@ export interface RenderTarget {
   readonly keyFile: string;
 }
 
-function relaySubstitutions(relays: readonly string[]): Substitution[] {
-  if (relays.length !== SHIPPED_RELAYS.length) throw new Error(`the shipped configs list ${SHIPPED_RELAYS.length} relays, got ${relays.length}`);
-  return SHIPPED_RELAYS.map((from, i) => ({ from, to: relays[i] ?? '', count: 1 }));
+/**
+ * The relays' addresses in place of the shipped ones. Fewer relays than shipped (the relay benchmark
+ * runs two) drop the surplus `server` lines whole, `line` being how the shipped file writes one; more
+ * are not supported.
+ */
+function relaySubstitutions(relays: readonly string[], line: (address: string, index: number) => string): Substitution[] {
+  if (relays.length < 1 || relays.length > SHIPPED_RELAYS.length) {
+    throw new Error(`the shipped configs list ${SHIPPED_RELAYS.length} relays; ${relays.length} asked for`);
+  }
+  return SHIPPED_RELAYS.map((from, i) => {
+    const to = relays[i];
+    return to === undefined ? { from: line(from, i), to: '', count: 1 } : { from, to, count: 1 };
+  });
 }
 
 /** deploy/nginx/hoodycall.conf (http context) and its snippet, as `dir/hoodycall.conf` + `dir/hoodycall-pipe.conf`. */
@@ -61,7 +71,7 @@ export async function renderNginx(target: RenderTarget): Promise<{ conf: string;
   const conf = substitute(
     await readFile(NGINX_CONF, 'utf8'),
     [
-      ...relaySubstitutions(target.relays),
+      ...relaySubstitutions(target.relays, (address) => `    server ${address} max_fails=0;\n`),
       { from: 'listen 80;', to: `listen 127.0.0.1:${target.httpPort};`, count: 1 },
       { from: 'listen 443 ssl;', to: `listen 127.0.0.1:${target.tlsPort} ssl;`, count: 1 },
       { from: '/etc/letsencrypt/live/relay.example.org/fullchain.pem', to: target.certFile, count: 1 },
@@ -79,12 +89,13 @@ export async function renderNginx(target: RenderTarget): Promise<{ conf: string;
  * pid, logs and temp paths, in the foreground. worker_connections as deploy/README.md advises (each
  * pipe side is two connections at the proxy).
  */
-export function nginxMainConf(dir: string): string {
+export function nginxMainConf(dir: string, { workerConnections = 4096 } = {}): string {
   return `daemon off;
 worker_processes 2;
+worker_rlimit_nofile ${2 * workerConnections + 100};
 pid ${dir}/nginx.pid;
 error_log ${dir}/main.error.log warn;
-events { worker_connections 4096; }
+events { worker_connections ${workerConnections}; }
 http {
     client_body_temp_path ${dir}/client_body;
     proxy_temp_path ${dir}/proxy;
@@ -101,7 +112,7 @@ export async function renderHaproxy(target: RenderTarget, pemFile: string): Prom
   return substitute(
     await readFile(HAPROXY_CFG, 'utf8'),
     [
-      ...relaySubstitutions(target.relays),
+      ...relaySubstitutions(target.relays, (address, index) => `    server relay${index + 1} ${address}\n`),
       { from: 'bind :80\n', to: `bind 127.0.0.1:${target.httpPort}\n`, count: 1 },
       { from: 'bind :443 ', to: `bind 127.0.0.1:${target.tlsPort} `, count: 1 },
       { from: '/etc/haproxy/certs/relay.example.org.pem', to: pemFile, count: 1 },
