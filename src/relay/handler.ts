@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream';
 import { FanOut } from './fan-out.js';
+import { forward } from './forward.js';
 import { PAGE_METHODS, PIPE_METHODS, preflightHeaders, receiverHeaders, sessionOf, textHeaders } from './headers.js';
 import { HEARTBEAT_HEADER } from '../wire.js';
 import { createRelayMetrics, type PipeOutcome, type Rejection, type RelayMetrics } from './metrics.js';
@@ -363,19 +364,19 @@ export class RelayHandler {
       receiver.res.writeHead(200, headers);
       receiver.res.flushHeaders();
     }
-    sender.req.on('data', (chunk: Buffer) => {
-      pipe.bytes += chunk.length;
-    });
     const finished = (error: Error | null | undefined): void => this.#finish(pipe, sender, error ?? undefined);
     const [onlyReceiver] = pipe.receivers;
     if (count === 1 && onlyReceiver !== undefined) {
-      // Registered before pipeline() so that it runs before pipeline tears the sender down: the sender
+      // Registered before forward() so that it runs before forward tears the sender down: the sender
       // still gets the reason in its response.
       onlyReceiver.res.once('close', () => {
         if (!onlyReceiver.res.writableFinished) this.#tellSender(pipe, sender, 'receiver-left');
       });
-      pipeline(sender.req, onlyReceiver.res, finished);
+      forward(sender.req, onlyReceiver.res, (bytes) => (pipe.bytes += bytes), finished);
     } else {
+      sender.req.on('data', (chunk: Buffer) => {
+        pipe.bytes += chunk.length;
+      });
       const fanOut = new FanOut(
         pipe.receivers.map((receiver) => receiver.res),
         (remaining) => {
