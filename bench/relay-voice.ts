@@ -8,6 +8,7 @@
  *
  *   npm run bench:voice                                   full run (about 12 minutes)
  *   npm run bench:voice -- --ks 250,1000 --setups hoodycall,piping-server --reps 1 --window 5
+ *   VOICE_WORKER_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npm run bench:voice -- …   (node flags for the generator)
  *
  * The load generator is a few processes of its own (voice-worker.ts), each holding both ends of its
  * share of the calls; every setup runs fresh for each measurement, in a rotating order.
