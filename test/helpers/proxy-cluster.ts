@@ -133,17 +133,23 @@ function clusterRelay(t: TestContext, index: number, first: ServeProcess, relayA
   };
 }
 
-/** Starts a proxy process in its own process group, stopped (the whole group) when the test ends. */
+/**
+ * Starts a proxy under a small shell watchdog, in a process group of its own. The watchdog holds the
+ * proxy while its stdin stays open: when the test ends it is closed and the proxy gets SIGTERM (a fast
+ * shutdown for both; nginx's master then stops its workers), and when the test process dies without
+ * ending (killed at a timeout), the pipe closes by itself, so no nginx or HAProxy outlives its test.
+ * The whole group is SIGKILLed if the proxy does not stop within 3 s.
+ */
 function spawnProxy(t: TestContext, command: string, args: readonly string[], logFile: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const watchdog = '"$@" & proxy=$!; cat >/dev/null; kill -TERM "$proxy" 2>/dev/null; wait "$proxy"';
+  const child = spawn('sh', ['-c', watchdog, 'sh', command, ...args], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let output = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = once(child, 'exit');
   t.after(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
-    // SIGTERM is a fast shutdown for both; nginx's master then stops its workers.
-    child.kill('SIGTERM');
+    child.stdin?.end();
     const timer = setTimeout(() => {
       if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
     }, 3_000);
