@@ -13,23 +13,23 @@ import type { Restreamer } from './sender.js';
 export class SealingRestreamer<Unit> implements Restreamer<Unit> {
   readonly #inner: Restreamer<Unit>;
   readonly #call: SealedCall;
-  #sealer: Sealer;
+  /** This connection's; made on its first bytes (the sender restarts before a connection's first unit). */
+  #sealer: Sealer | null = null;
 
   constructor(inner: Restreamer<Unit>, call: SealedCall) {
     this.#inner = inner;
     this.#call = call;
-    this.#sealer = new Sealer(call);
   }
 
   restart(): void {
     this.#inner.restart();
-    this.#sealer = new Sealer(this.#call);
+    this.#sealer = null;
   }
 
   bytesOf(unit: Unit): Promise<Uint8Array | null> | null {
     const bytes = this.#inner.bytesOf(unit);
     if (bytes === null) return null;
-    const sealer = this.#sealer;
+    const sealer = (this.#sealer ??= new Sealer(this.#call));
     return Promise.resolve(bytes).then((plain) => (plain === null ? null : sealer.seal(plain)));
   }
 }
