@@ -1,6 +1,6 @@
 import type { OpusOptions } from '../audio/args.js';
 import { DEFAULT_WAIT_SECONDS, generatePipeName, pipeUrl, PUBLIC_SERVER, resolveServer } from '../client/index.js';
-import { generateCode, MAX_WAIT_SECONDS, openCode, type SealedCall, secretCode } from '../wire.js';
+import { CODE_PREFIX, generateCode, MAX_WAIT_SECONDS, openCode, type SealedCall, secretCode } from '../wire.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /**
@@ -41,6 +41,10 @@ export async function sealableWhere(
 ): Promise<Where> {
   const code = name === undefined ? (flags.secret === true ? makeCode() : undefined) : secretCode(name);
   if (code === undefined) {
+    // A code mistyped must not become a plain (unsealed) call on a pipe of that name.
+    if (name !== undefined && name.trim().toLowerCase().startsWith(CODE_PREFIX)) {
+      throw new CliError(`${name} is not a whole sealed call code (${CODE_PREFIX} and seven groups of four of 0-9 a-z, no i l o u): check it`, ExitCode.usage);
+    }
     if (flags.secret === true) throw new CliError(`--secret takes a code (sealed-…), not the pipe name ${name ?? ''}: leave the name out for a new code`, ExitCode.usage);
     return where(name, flags, env, makeName);
   }

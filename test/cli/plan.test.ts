@@ -55,6 +55,10 @@ test('sealableWhere: a code as NAME seals the call, --secret alone makes one, --
   assert.equal(plain.secret, undefined);
   assert.equal(plain.name, 'x');
   await assert.rejects(sealableWhere('x', { secret: true }, env), (error) => error instanceof CliError && error.exitCode === 2);
+  // A mistyped code (an o for a 0, a group short) is a usage error, never a plain call named like it.
+  for (const typo of [`${code.slice(0, -1)}o`, code.slice(0, -1)]) {
+    await assert.rejects(sealableWhere(typo, {}, env), (error) => error instanceof CliError && error.exitCode === 2 && /not a whole sealed call code/.test(error.message), typo);
+  }
   const lines = shareLines(made);
   assert.match(lines, new RegExp(`hoodycall listen ${code} --server http://relay:8080`));
   assert.match(lines, new RegExp(`http://relay:8080/#${code} in a browser`));
