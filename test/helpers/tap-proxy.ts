@@ -18,6 +18,8 @@ export interface TapProxy {
   flipBodyByte(offset: number, mask?: number): void;
   /** Whether the asked-for flip has been made. */
   flipped(): boolean;
+  /** Cuts every connection open now, both ways (a dropped link); later ones pass. */
+  cut(): void;
 }
 
 /** Walks a chunked body's framing as its bytes pass, telling which ones are chunk data. */
@@ -109,5 +111,8 @@ export async function startTapProxy(t: TestContext, targetPort: number): Promise
       flip = { offset, mask, done: false };
     },
     flipped: () => flip?.done === true,
+    cut() {
+      for (const socket of sockets) socket.destroy();
+    },
   };
 }
