@@ -8,3 +8,4 @@ export * from './protocol/headers.js';
 export * from './protocol/media-types.js';
 export * from './protocol/relay-lines.js';
 export * from './protocol/refusals.js';
+export * from './protocol/sealed.js';

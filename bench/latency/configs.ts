@@ -1,3 +1,5 @@
+import { generateCode } from '../../src/wire.js';
+
 /**
  * The pipelines under test. Each config says how to start its talker and its listener (or one process
  * for the no-relay floors), what the talker reads (raw PCM, a streaming WAV, or a PulseAudio device)
@@ -9,6 +11,7 @@ export type ConfigId =
   | 'tuned'
   | 'floor'
   | 'hc-default'
+  | 'hc-sealed'
   | 'hc-lowlat'
   | 'hc-late'
   | 'curl-late'
@@ -69,6 +72,17 @@ const TUNED_DECODER_IN = `ffmpeg ${QUIET} -fflags nobuffer -flags low_delay -pro
 const TUNED_DECODER = `${TUNED_DECODER_IN} -flush_packets 1 ${PCM_OUT}`;
 const PULSE_CAPTURE_TUNED = '-f pulse -fragment_size 1920 -sample_rate 48000 -channels 1 -i hc_mic';
 const PULSE_PLAY_TUNED = '-f pulse -buffer_duration 20 -device hc_spk hoodycall-bench';
+
+/** One sealed call code per run (per pipe name), the same for its talker and its listener. */
+const codes = new Map<string, string>();
+function codeFor(name: string): string {
+  let code = codes.get(name);
+  if (code === undefined) {
+    code = generateCode();
+    codes.set(name, code);
+  }
+  return code;
+}
 
 /** Single-quotes for bash. */
 function q(text: string): string {
@@ -139,6 +153,20 @@ export const CONFIGS: readonly ConfigDef[] = [
     costs: true,
     talker: (urls, ctx) => cli(ctx, ['talk', urls.name, '--server', urls.talkServer, '--input', '-']),
     listener: (urls, ctx) => cli(ctx, ['listen', urls.name, '--server', urls.listenServer, '--output', '-']),
+  },
+  {
+    id: 'hc-sealed',
+    label: 'hoodycall talk/listen, default, sealed (talk CODE, listen CODE)',
+    path: 'pipe',
+    relay: true,
+    cli: true,
+    input: 'wav',
+    output: 'wav',
+    listenerDelayMs: 0,
+    tailMs: 2_500,
+    costs: true,
+    talker: (urls, ctx) => cli(ctx, ['talk', codeFor(urls.name), '--server', urls.talkServer, '--input', '-']),
+    listener: (urls, ctx) => cli(ctx, ['listen', codeFor(urls.name), '--server', urls.listenServer, '--output', '-']),
   },
   {
     id: 'hc-lowlat',

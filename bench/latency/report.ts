@@ -89,12 +89,23 @@ function verdict(summary: Summary | undefined, boundMs: number, what: string, sk
   return { status: value <= boundMs && missing === 0 ? 'PASS' : 'MISS', text: `${what} <= ${boundMs} ms as heard: ${note}` };
 }
 
+/** Sealing costs no delay a person could hear: the sealed default within 2 ms of the plain one, as heard, in the same run. */
+function sealedVerdict(plain: Summary | undefined, sealed: Summary | undefined, skipReason: string): Verdict {
+  const what = 'hoodycall sealed default within 2 ms of the plain default';
+  if (plain === undefined || sealed === undefined || plain.found === 0 || sealed.found === 0) return { status: 'SKIP', text: `${what}: ${sealed === undefined ? skipReason : 'needs both hc-default and hc-sealed measured'}` };
+  const difference = sealed.heard.median - plain.heard.median;
+  const missing = sealed.sent - sealed.found;
+  const note = `heard median ${fmt(sealed.heard.median, 1)} vs ${fmt(plain.heard.median, 1)} ms (${difference >= 0 ? '+' : ''}${fmt(difference, 1)}); CPU s/min talk ${fmt(sealed.talkCpuPerMin, 2)} vs ${fmt(plain.talkCpuPerMin, 2)}, listen ${fmt(sealed.listenCpuPerMin, 2)} vs ${fmt(plain.listenCpuPerMin, 2)}${missing > 0 ? `, ${missing} clicks missing` : ''}`;
+  return { status: difference <= 2 && missing === 0 ? 'PASS' : 'MISS', text: `${what}: ${note}` };
+}
+
 export function verdicts(byId: ReadonlyMap<ConfigId, Summary>, skipReasons: ReadonlyMap<ConfigId, string>): Verdict[] {
   const reason = (id: ConfigId): string => skipReasons.get(id) ?? 'not run (--only)';
   const list = [
     verdict(byId.get('hc-default'), 60, 'hoodycall default', reason('hc-default')),
     verdict(byId.get('hc-lowlat'), 45, 'hoodycall --low-latency', reason('hc-lowlat')),
     verdict(byId.get('hc-late'), 60, 'hoodycall late listener (4 s)', reason('hc-late')),
+    sealedVerdict(byId.get('hc-default'), byId.get('hc-sealed'), reason('hc-sealed')),
     verdict(byId.get('pa-hoodycall'), 100, 'hoodycall device path', reason('pa-hoodycall')),
   ];
   return list;

@@ -5,12 +5,13 @@
  * `window.hoodycall` for tests and benchmarks.
  */
 import { listen, stats, webCodecsAvailable, type ListenEnd } from './player.js';
+import { isSecretCode, openCode, type SealedCall } from './sealed.js';
 import { oggTalkAvailable, talk, talkAvailable, type TalkEnd } from './talker.js';
 
 const PIPE_PATH = '/api/v1/pipe/';
 const NAME = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
 
-type ListenState = 'idle' | 'waiting' | 'listening' | 'ended' | 'cut' | 'refused';
+type ListenState = 'idle' | 'waiting' | 'listening' | 'ended' | 'cut' | 'refused' | 'unauthenticated';
 type TalkState = 'idle' | 'waiting' | 'talking' | 'ended' | 'cut' | 'refused';
 
 interface PageApi {
@@ -79,6 +80,17 @@ function currentName(): string | undefined {
   if (NAME.test(name) && name.length <= 128) return name;
   note.textContent = 'A name is 1–128 characters of A–Z a–z 0–9 . _ ~ - (parts joined by /).';
   return undefined;
+}
+
+/**
+ * A sealed call's code (from the fragment, which the browser never sends, or typed in) opens to the
+ * pipe the relay sees and the keys; a plain name is the pipe itself. WebCrypto needs a secure page.
+ */
+async function callOf(name: string): Promise<{ pipe: string; sealed?: SealedCall } | { problem: string }> {
+  if (!isSecretCode(name)) return { pipe: name };
+  if (globalThis.crypto?.subtle === undefined) return { problem: 'A sealed call needs a secure page (https or localhost) for its encryption.' };
+  const sealed = await openCode(name);
+  return { pipe: sealed.pipeName, sealed };
 }
 
 function pipeUrl(name: string, scheme: 'http' | 'ws'): string {
@@ -169,17 +181,20 @@ listenButton.addEventListener('click', () => {
   if (name === undefined) return;
   const output = audioOutput();
   void (output.context as AudioContext).resume();
-  activity = new AbortController();
+  const signal = (activity = new AbortController()).signal;
   busy(true);
   setListen('waiting');
   listenLine.show('Waiting for the talker…', true);
   history.replaceState(null, '', location.pathname.includes(PIPE_PATH) ? location.href : `#${name}`);
-  void listen(pipeUrl(name, 'http'), output, activity.signal, {
-    connected(mode) {
-      api.listenMode = mode;
-      setListen('listening');
-      listenLine.show('Listening', true);
-    },
+  void callOf(name).then((call): Promise<ListenEnd> => {
+    if ('problem' in call) return Promise.resolve({ kind: 'cut', reason: call.problem });
+    return listen(pipeUrl(call.pipe, 'http'), output, signal, {
+      connected(mode) {
+        api.listenMode = mode;
+        setListen('listening');
+        listenLine.show(call.sealed === undefined ? 'Listening' : 'Listening (sealed)', true);
+      },
+    }, call.sealed);
   }).then((end: ListenEnd) => {
     const after = clock(listenLine.since());
     busy(false);
@@ -200,6 +215,10 @@ listenButton.addEventListener('click', () => {
         setListen('refused');
         listenLine.show(refusalText(end.status, end.reason));
         break;
+      case 'unauthenticated':
+        setListen('unauthenticated');
+        listenLine.show(`The sealed call could not be authenticated after ${after}: ${end.reason}. Nothing after it was played.`);
+        break;
     }
   });
 });
@@ -207,16 +226,19 @@ listenButton.addEventListener('click', () => {
 talkButton.addEventListener('click', () => {
   const name = currentName();
   if (name === undefined) return;
-  activity = new AbortController();
+  const signal = (activity = new AbortController()).signal;
   busy(true);
   setTalk('waiting');
   talkLine.show('Waiting for a listener…', true);
-  void talk(pipeUrl(name, 'ws'), activity.signal, {
-    connected(mode) {
-      api.talkMode = mode;
-      setTalk('talking');
-      talkLine.show('Talking', true);
-    },
+  void callOf(name).then((call): Promise<TalkEnd> => {
+    if ('problem' in call) return Promise.resolve({ kind: 'refused', reason: call.problem });
+    return talk(pipeUrl(call.pipe, 'ws'), signal, {
+      connected(mode) {
+        api.talkMode = mode;
+        setTalk('talking');
+        talkLine.show(call.sealed === undefined ? 'Talking' : 'Talking (sealed)', true);
+      },
+    }, call.sealed);
   }).then((end: TalkEnd) => {
     const after = clock(talkLine.since());
     busy(false);

@@ -7,9 +7,12 @@
  * (a MediaRecorder talker) goes through Media Source Extensions.
  */
 import { isOpusHead, isOpusTags, OggReader, opusPacketSamples, parseOpusHead } from './ogg.js';
+import { SealError, type SealedCall, type SealFailure, Unsealer } from './sealed.js';
 
 export type ListenEnd =
   | { kind: 'ended' }
+  /** A sealed call's stream could not be authenticated: nothing after the failure was played. */
+  | { kind: 'unauthenticated'; failure: SealFailure; reason: string }
   | { kind: 'cut'; reason: string }
   | { kind: 'refused'; status: number; reason: string }
   | { kind: 'left' };
@@ -43,7 +46,8 @@ export function webCodecsAvailable(): boolean {
 }
 
 /** Plays `url` into `output` until the call ends; `signal` aborts (the listener left). */
-export async function listen(url: string, output: AudioNode, signal: AbortSignal, hooks: ListenHooks): Promise<ListenEnd> {
+export async function listen(url: string, output: AudioNode, signal: AbortSignal, hooks: ListenHooks, sealed?: SealedCall): Promise<ListenEnd> {
+  if (sealed !== undefined && !webCodecsAvailable()) return { kind: 'cut', reason: 'a sealed call needs WebCodecs, which this browser lacks' };
   if (!webCodecsAvailable()) return listenWithElement(url, output, signal, hooks);
   let response: Response;
   try {
@@ -56,12 +60,18 @@ export async function listen(url: string, output: AudioNode, signal: AbortSignal
   }
   const type = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const reader = response.body.getReader();
-  if (type === 'audio/webm' || type === 'video/webm') return playWithMediaSource(reader, output, signal, hooks);
+  // Sealed: the stream's own header decides what it is, whatever type a relay gave it.
+  if (sealed === undefined && (type === 'audio/webm' || type === 'video/webm')) return playWithMediaSource(reader, output, signal, hooks);
   hooks.connected('webcodecs');
-  return playOgg(reader, output, signal);
+  return playOgg(reader, output, signal, sealed === undefined ? undefined : new Unsealer(sealed));
 }
 
-async function playOgg(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>, output: AudioNode, signal: AbortSignal): Promise<ListenEnd> {
+/** The Ogg bytes of `chunk`: itself, or for a sealed call what its records open to (none before a record is whole). */
+async function opened(chunk: Uint8Array, unsealer: Unsealer | undefined): Promise<Uint8Array[]> {
+  return unsealer === undefined ? [chunk] : unsealer.push(chunk);
+}
+
+async function playOgg(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffer>>, output: AudioNode, signal: AbortSignal, unsealer?: Unsealer): Promise<ListenEnd> {
   const context = output.context as AudioContext;
   const ogg = new OggReader();
   let decoder: AudioDecoder | undefined;
@@ -103,8 +113,16 @@ async function playOgg(reader: ReadableStreamDefaultReader<Uint8Array<ArrayBuffe
   };
 
   try {
-    const end = await eachChunk(reader, signal, (chunk) => {
-      for (const packet of ogg.push(chunk)) {
+    const end = await eachChunk(reader, signal, async (chunk) => {
+      let pages: Uint8Array[];
+      try {
+        pages = await opened(chunk, unsealer);
+      } catch (error) {
+        if (!(error instanceof SealError)) throw error;
+        void reader.cancel().catch(() => undefined);
+        return { kind: 'unauthenticated', failure: error.failure, reason: error.message };
+      }
+      for (const packet of pages.flatMap((bytes) => ogg.push(bytes))) {
         if (isOpusHead(packet.data)) {
           // A new logical stream (first, or a talker that came back): a fresh decoder with its header.
           if (decoder !== undefined && decoder.state !== 'closed') decoder.close();

@@ -6,6 +6,7 @@
  * it. Fallback where AudioEncoder or MediaStreamTrackProcessor is missing: MediaRecorder's WebM/Opus.
  */
 import { FLAG_BOS, FLAG_EOS, OggWriter, opusHead, opusTags } from './ogg.js';
+import { Sealer, type SealedCall } from './sealed.js';
 
 export type TalkEnd =
   | { kind: 'done' }
@@ -47,7 +48,9 @@ export function talkAvailable(): boolean {
  * ends it. Mic capture starts at once (so the permission prompt comes with the click); audio is sent
  * only once a listener is there, so a late listener hears the call live, not a backlog.
  */
-export async function talk(wsUrl: string, signal: AbortSignal, hooks: TalkHooks): Promise<TalkEnd> {
+export async function talk(wsUrl: string, signal: AbortSignal, hooks: TalkHooks, sealed?: SealedCall): Promise<TalkEnd> {
+  // The sealed format carries Ogg pages: MediaRecorder's WebM cannot be cut into records.
+  if (sealed !== undefined && !oggTalkAvailable()) return { kind: 'refused', reason: 'a sealed call needs WebCodecs (AudioEncoder), which this browser lacks' };
   let stream: MediaStream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
@@ -59,9 +62,10 @@ export async function talk(wsUrl: string, signal: AbortSignal, hooks: TalkHooks)
   const [track] = stream.getAudioTracks();
   if (track === undefined) return { kind: 'refused', reason: 'no microphone track' };
   const ogg = oggTalkAvailable();
-  const socket = new WebSocket(wsUrl, [ogg ? 'hoodycall.ogg' : 'hoodycall.webm']);
+  const socket = new WebSocket(wsUrl, [sealed !== undefined ? 'hoodycall.sealed' : ogg ? 'hoodycall.ogg' : 'hoodycall.webm']);
   socket.binaryType = 'arraybuffer';
-  const session = ogg ? oggSession(track, socket) : webmSession(stream, socket);
+  // One connection, one salt: a new talk (a new WebSocket) makes a new Sealer.
+  const session = ogg ? oggSession(track, socket, sealed === undefined ? undefined : new Sealer(sealed)) : webmSession(stream, socket);
   let lastLine = '';
   let connected = false;
   return new Promise<TalkEnd>((resolve) => {
@@ -116,7 +120,31 @@ function send(socket: WebSocket, bytes: Uint8Array | Blob): void {
   socket.send(bytes);
 }
 
-function oggSession(track: MediaStreamTrack, socket: WebSocket): Session {
+/**
+ * Sends Ogg pages, sealed when `sealer` is given. A page that the socket's backlog refuses is dropped
+ * before it is sealed (a dropped record would break the counter the listener checks); sealed records
+ * go out in the order they were sealed. `flushed()` settles when everything asked for is sent.
+ */
+function pageSender(socket: WebSocket, sealer: Sealer | undefined): { send(page: Uint8Array): void; flushed(): Promise<void> } {
+  let queue = Promise.resolve();
+  return {
+    send(page) {
+      if (sealer === undefined) return send(socket, page);
+      if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+      const record = sealer.seal(page);
+      queue = queue.then(() => record).then(
+        (bytes) => {
+          if (socket.readyState === WebSocket.OPEN) socket.send(bytes);
+        },
+        () => socket.close(4000, 'sealing failed'),
+      );
+    },
+    flushed: () => queue,
+  };
+}
+
+function oggSession(track: MediaStreamTrack, socket: WebSocket, sealer?: Sealer): Session {
+  const pages = pageSender(socket, sealer);
   const Processor = trackProcessor();
   if (Processor === undefined) throw new Error('MediaStreamTrackProcessor is missing');
   const reader = new Processor({ track }).readable.getReader();
@@ -131,7 +159,7 @@ function oggSession(track: MediaStreamTrack, socket: WebSocket): Session {
   const output = (chunk: EncodedAudioChunk): void => {
     const data = new Uint8Array(chunk.byteLength);
     chunk.copyTo(data);
-    if (last !== undefined) send(socket, writer.page(last, granule));
+    if (last !== undefined) pages.send(writer.page(last, granule));
     granule += BigInt(Math.round(((chunk.duration ?? 20_000) * 48_000) / 1_000_000));
     last = data;
   };
@@ -153,8 +181,8 @@ function oggSession(track: MediaStreamTrack, socket: WebSocket): Session {
           bitrate: BITRATE,
           opus: { frameDuration: 20_000 },
         });
-        send(socket, writer.page(opusHead({ channels: 1, preSkip: PRE_SKIP, inputSampleRate: value.sampleRate }), 0n, FLAG_BOS));
-        send(socket, writer.page(opusTags('hoodycall page'), 0n));
+        pages.send(writer.page(opusHead({ channels: 1, preSkip: PRE_SKIP, inputSampleRate: value.sampleRate }), 0n, FLAG_BOS));
+        pages.send(writer.page(opusTags('hoodycall page'), 0n));
       }
       encoder.encode(value);
       value.close();
@@ -167,8 +195,9 @@ function oggSession(track: MediaStreamTrack, socket: WebSocket): Session {
     async finish() {
       stopped = true;
       if (encoder !== undefined && encoder.state === 'configured') await encoder.flush().catch(() => undefined);
-      if (last !== undefined) send(socket, writer.page(last, granule, FLAG_EOS));
+      if (last !== undefined) pages.send(writer.page(last, granule, FLAG_EOS));
       last = undefined;
+      await pages.flushed();
     },
     stop() {
       stopped = true;

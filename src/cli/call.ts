@@ -13,7 +13,7 @@ import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
-import { callShareLines, holdText, opusOf, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
+import { callShareLines, holdText, opusOf, placeName, sealableWhere, SECRET_HELP, startsMuted, WAIT_HELP, waitOf } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { delayParts, LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
@@ -35,12 +35,13 @@ interface CallFlags {
   ffmpeg?: string;
   quiet?: boolean;
   wait?: number;
+  secret?: boolean;
 }
 
 export function registerCall(program: Command): void {
   program
     .command('call')
-    .argument('[room]', 'room name both people use (default: a new unguessable one)')
+    .argument('[room]', 'room name both people use, or a sealed call\'s code (default: a new unguessable one)')
     .description('a two-way call: both people run `hoodycall call ROOM`; each talks on one pipe of the room and listens on the other')
     .option('--server <url>', 'relay URL (default: $HOODYCALL_SERVER, else the public pipe)')
     .option('--input <file|->', 'send an audio file, or WAV on stdin (-), instead of the microphone')
@@ -55,6 +56,7 @@ export function registerCall(program: Command): void {
     .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('--mute', 'start muted (press m to unmute)')
     .option('--push-to-talk', 'the microphone is open only while the space bar is held')
+    .option('--secret', SECRET_HELP)
     .option('--ffmpeg <path>', 'ffmpeg to use')
     .option('-q, --quiet', 'no status output')
     .addHelpText('after', '\nRoles: the first to arrive talks on ROOM/a and listens on ROOM/b; the second finds ROOM/a taken and takes the mirror.\nKeys on a terminal: m mutes/unmutes; with --push-to-talk, hold space to talk; ctrl-C hangs up for both.')
@@ -67,7 +69,8 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
   let keys: ReturnType<typeof watchCallKeys> = null;
   try {
     const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
-    const at = where(givenRoom, flags, process.env);
+    const at = await sealableWhere(givenRoom, flags, process.env);
+    const shown = placeName(at);
     if (at.generated) process.stdout.write(callShareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
     const target = await playbackTarget({ output: flags.output, device: flags.speaker }, ffmpeg);
@@ -83,6 +86,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
         reconnect: flags.reconnect,
         waitSeconds: waitOf(flags),
         meter: status.live && source.kind === 'device',
+        sealed: at.secret?.call,
       }),
       listener: new Listener({
         ffmpegPath: ffmpeg.path,
@@ -94,19 +98,20 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
         reconnect: flags.reconnect,
         waitSeconds: waitOf(flags),
         maxDelayMs: flags.maxDelay,
+        sealed: at.secret?.call,
       }),
     });
 
-    status.state(`waiting for the other side in ${at.name} (${at.server.origin} holds a call up to ${holdText(waitOf(flags))})`);
+    status.state(`waiting for the other side in ${shown} (${at.server.origin} holds a call up to ${holdText(waitOf(flags))})`);
     let joined;
     try {
       joined = await joinRoom({ room: at.name, signal: hangUp.signal, sides });
     } catch (error) {
-      return conclude(status, 'call', endOfDial(error, hangUp), { name: at.name, elapsed: formatElapsed(0) });
+      return conclude(status, 'call', endOfDial(error, hangUp), { name: shown, elapsed: formatElapsed(0) });
     }
     const { talker, listener } = joined;
-    status.event(`in a call in ${at.name} (you are ${joined.role})`);
-    status.showLive(`in a call · ${at.name}`);
+    status.event(`in a call in ${shown} (you are ${joined.role})`);
+    status.showLive(`in a call · ${shown}`);
     talker.muted = startsMuted(flags);
     if (flags.input !== '-') keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (talker.muted = muted) });
     const levels = new LevelTrail();
@@ -127,7 +132,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
       const ms = Date.now() - startedAt;
       status.update(
         [
-          `${at.name} ${formatElapsed(ms)}`,
+          `${shown} ${formatElapsed(ms)}`,
           `↑ ${wireRate(talker.bytesSent, ms)}`,
           `↓ ${wireRate(listener.bytesReceived, ms)}`,
           ...levels.parts(),
@@ -142,7 +147,7 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     } finally {
       clearInterval(ticker);
     }
-    conclude(status, 'call', end, { name: at.name, elapsed: formatElapsed(Date.now() - startedAt) });
+    conclude(status, 'call', end, { name: shown, elapsed: formatElapsed(Date.now() - startedAt) });
   } catch (error) {
     status.stop();
     throw asCliError(error);

@@ -13,6 +13,7 @@ import { HangUpSignal } from './hang-up.js';
 import { wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
 import { formatElapsed, Status } from './status.js';
+import { generateCode, openCode } from '../wire.js';
 import { LOW_LATENCY_HELP } from './talk.js';
 
 interface EchoFlags {
@@ -24,6 +25,7 @@ interface EchoFlags {
   lowLatency?: boolean;
   ffmpeg?: string;
   quiet?: boolean;
+  secret?: boolean;
 }
 
 export function registerEcho(program: Command): void {
@@ -36,6 +38,7 @@ export function registerEcho(program: Command): void {
     .option('--device <name>', 'capture device')
     .option('--output <file|->', 'record what comes back as WAV instead of playing it')
     .option('--low-latency', LOW_LATENCY_HELP)
+    .option('--secret', 'seal the echo end to end, as `talk --secret` does: the same path a sealed call takes')
     .option('--ffmpeg <path>', 'ffmpeg to use')
     .option('-q, --quiet', 'no status output')
     .action(async (flags: EchoFlags) => echo(flags));
@@ -67,7 +70,8 @@ async function echo(flags: EchoFlags): Promise<void> {
       relay = createRelay();
       server = await relay.listen(0, '127.0.0.1');
     } else server = resolveServer(flags.server, process.env);
-    const name = generatePipeName();
+    const sealed = flags.secret === true ? await openCode(generateCode()) : undefined;
+    const name = sealed?.pipeName ?? generatePipeName();
     const url = pipeUrl(server, name);
     const talker = new Talker({
       ffmpegPath: ffmpeg.path,
@@ -79,12 +83,13 @@ async function echo(flags: EchoFlags): Promise<void> {
       signal: hangUp.signal,
       reconnect: false,
       meter: true,
+      sealed,
     });
     // The listener hears the talker's stream end (our hang-up, cleanly); it is stopped itself only if
     // that does not come (hung up before the call began, or a talker that failed).
     const stopListening = new AbortController();
     hangUp.signal.addEventListener('abort', () => setTimeout(() => stopListening.abort(), ECHO_LISTENER_LINGER_MS).unref(), { once: true });
-    const listener = new Listener({ ffmpegPath: ffmpeg.path, target, decoderStdout: flags.output === '-' ? 'inherit' : 'ignore', url, name, signal: stopListening.signal, reconnect: false, meter: true });
+    const listener = new Listener({ ffmpegPath: ffmpeg.path, target, decoderStdout: flags.output === '-' ? 'inherit' : 'ignore', url, name, signal: stopListening.signal, reconnect: false, meter: true, sealed });
     const captured = new SampleClock(METER_RATE);
     const decoded = new SampleClock(METER_RATE);
     talker.on('captured', (samples) => captured.add(samples, Date.now()));
@@ -118,7 +123,7 @@ async function echo(flags: EchoFlags): Promise<void> {
       void talking.then((talked) => talked.kind !== 'finished' && stopListening.abort(), () => stopListening.abort());
       const [talked, heard] = await Promise.all([talking, listening]);
       if (talked.kind === 'audio-failed') end = talked;
-      else if (heard.kind === 'audio-failed' || heard.kind === 'not-audio') end = heard;
+      else if (heard.kind === 'audio-failed' || heard.kind === 'not-audio' || heard.kind === 'unauthenticated') end = heard;
       else if (talked.kind === 'lost') end = { kind: 'cut', error: talked.error };
       else if (heard.kind === 'lost') end = { kind: 'cut', error: heard.error };
       else end = hangUp.requested ? { kind: 'hung-up' } : { kind: 'finished' };

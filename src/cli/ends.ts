@@ -97,6 +97,8 @@ export function ending(command: CallCommand, end: CallEnd, facts: EndFacts): End
       return { exitCode: ExitCode.pipeBusy, line: `the room ${facts.name} is full: two people are in a call there`, error: true };
     case 'not-audio':
       return { exitCode: ExitCode.notAudio, line: end.detail, error: true };
+    case 'unauthenticated':
+      return { exitCode: ExitCode.unauthenticated, line: end.detail, error: true };
     case 'audio-failed': {
       const cause = end.outcome.failure.cause;
       const device = cause === 'no-input-device' || cause === 'no-output-device' || cause === 'backend-unavailable';

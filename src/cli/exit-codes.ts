@@ -25,6 +25,8 @@ export const ExitCode = {
   relayRefused: 11,
   /** The pipe carries something that is not audio (an error page, another format, garbage). */
   notAudio: 12,
+  /** A sealed call's stream could not be authenticated: another code, a plain stream, or bytes changed on the way. */
+  unauthenticated: 13,
   /** ctrl-C before the call was connected. */
   interrupted: 130,
 } as const;

@@ -9,7 +9,7 @@ import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
-import { holdText, WAIT_HELP, waitOf, where } from './plan.js';
+import { holdText, placeName, sealableWhere, WAIT_HELP, waitOf } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { delayParts, seconds, wireRate } from './status-text.js';
@@ -30,7 +30,7 @@ export interface ListenFlags {
 export function registerListen(program: Command): void {
   program
     .command('listen')
-    .argument('<name>', 'pipe name the talker uses')
+    .argument('<name>', 'pipe name the talker uses, or a sealed call\'s code (sealed-…)')
     .description('listen to a pipe: the relay -> ffmpeg -> speaker (or --output)')
     .option('--server <url>', 'relay URL (default: $HOODYCALL_SERVER, else the public pipe)')
     .option('--output <file|->', 'write the audio as WAV (- = stdout) instead of playing it')
@@ -51,7 +51,8 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
   const hangUp = new HangUpSignal();
   try {
     const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
-    const at = where(name, flags, process.env);
+    const at = await sealableWhere(name, flags, process.env);
+    const shown = placeName(at);
     const target = await playbackTarget(flags, ffmpeg);
     const listener = new Listener({
       ffmpegPath: ffmpeg.path,
@@ -64,23 +65,24 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
       waitSeconds: waitOf(flags),
       maxDelayMs: flags.maxDelay ?? DEFAULT_MAX_DELAY_MS,
       record: flags.record,
+      sealed: at.secret?.call,
     });
     listener.on('connected', (gapMs) => {
       if (gapMs > 0) status.event(`back after a ${seconds(gapMs)} gap`);
-      else status.event(`connected to ${at.name}: listening`);
-      status.showLive(`listening · ${at.name}`);
+      else status.event(`connected to ${shown}: listening`);
+      status.showLive(`listening · ${shown}`);
     });
     listener.on('lost', (reason, delayMs) => {
-      status.event(`${reason}: reconnecting to ${at.name} in ${seconds(delayMs)}…`);
-      status.showLive(`reconnecting to ${at.name}…`);
+      status.event(`${reason}: reconnecting to ${shown} in ${seconds(delayMs)}…`);
+      status.showLive(`reconnecting to ${shown}…`);
     });
     // One line per catch-up, not per dropped page.
     listener.on('skip', (event) => status.event(`caught up: skipped ${seconds(event.skippedMs)} of late audio`));
-    status.state(`waiting for the talker on ${at.name} (${at.url.origin} holds a call up to ${holdText(waitOf(flags))})`);
+    status.state(`waiting for the talker on ${shown} (${at.url.origin} holds a call up to ${holdText(waitOf(flags))})`);
     const ticker = setInterval(() => {
       if (listener.startedAt === undefined) return;
       const ms = Date.now() - listener.startedAt;
-      status.update([`listening ${formatElapsed(ms)}`, wireRate(listener.bytesReceived, ms), ...delayParts(listener), at.name].join(' · '));
+      status.update([`listening ${formatElapsed(ms)}`, wireRate(listener.bytesReceived, ms), ...delayParts(listener), shown].join(' · '));
     }, 250);
     let end: CallEnd;
     try {
@@ -92,7 +94,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
     } finally {
       clearInterval(ticker);
     }
-    conclude(status, 'listen', end, { name: at.name, elapsed: formatElapsed(Date.now() - (listener.startedAt ?? Date.now())) });
+    conclude(status, 'listen', end, { name: shown, elapsed: formatElapsed(Date.now() - (listener.startedAt ?? Date.now())) });
   } catch (error) {
     status.stop();
     throw asCliError(error);

@@ -1,6 +1,7 @@
 import type { OpusOptions } from '../audio/args.js';
 import { DEFAULT_WAIT_SECONDS, generatePipeName, pipeUrl, PUBLIC_SERVER, resolveServer } from '../client/index.js';
-import { MAX_WAIT_SECONDS } from '../wire.js';
+import { CODE_PREFIX, generateCode, MAX_WAIT_SECONDS, openCode, type SealedCall, secretCode } from '../wire.js';
+import { CliError, ExitCode } from './exit-codes.js';
 
 /**
  * From the command line to what a call needs: pure functions of the flags and the environment,
@@ -16,6 +17,8 @@ export interface Where {
   readonly generated: boolean;
   /** The pipe's URL as people share it (no query). */
   readonly url: URL;
+  /** A sealed call: its code (what people share) and what the code opens; `name` is the pipe derived from it. */
+  readonly secret?: { readonly code: string; readonly call: SealedCall } | undefined;
 }
 
 /** `--server`, HOODYCALL_SERVER, the public pipe; the name given, or a fresh unguessable one. */
@@ -24,6 +27,39 @@ export function where(name: string | undefined, flags: { readonly server?: strin
   const chosen = name ?? makeName();
   return { server, name: chosen, generated: name === undefined, url: pipeUrl(server, chosen) };
 }
+
+/**
+ * `where`, for commands that can seal: a NAME shaped like a code (`sealed-…`) is one, and `--secret`
+ * without a NAME makes a fresh one. The relay then sees only the pipe derived from the code.
+ */
+export async function sealableWhere(
+  name: string | undefined,
+  flags: { readonly server?: string | undefined; readonly secret?: boolean | undefined },
+  env: NodeJS.ProcessEnv,
+  makeName: () => string = generatePipeName,
+  makeCode: () => string = generateCode,
+): Promise<Where> {
+  const code = name === undefined ? (flags.secret === true ? makeCode() : undefined) : secretCode(name);
+  if (code === undefined) {
+    // A code mistyped must not become a plain (unsealed) call on a pipe of that name.
+    if (name !== undefined && name.trim().toLowerCase().startsWith(CODE_PREFIX)) {
+      throw new CliError(`${name} is not a whole sealed call code (${CODE_PREFIX} and seven groups of four of 0-9 a-z, no i l o u): check it`, ExitCode.usage);
+    }
+    if (flags.secret === true) throw new CliError(`--secret takes a code (sealed-…), not the pipe name ${name ?? ''}: leave the name out for a new code`, ExitCode.usage);
+    return where(name, flags, env, makeName);
+  }
+  const call = await openCode(code);
+  const server = resolveServer(flags.server, env);
+  return { server, name: call.pipeName, generated: name === undefined, url: pipeUrl(server, call.pipeName), secret: { code, call } };
+}
+
+/** What status lines call the place: the pipe, or for a sealed call that it is one (its pipe name means nothing to people). */
+export function placeName(at: Where): string {
+  return at.secret === undefined ? at.name : 'the sealed call';
+}
+
+/** The `--secret` option's help, for talk, call and echo. */
+export const SECRET_HELP = 'seal the call end to end: the relay carries only ciphertext; a new code is printed (or give one as NAME)';
 
 /** `--wait`: how long a side waits for the other, s. */
 export function waitOf(flags: { readonly wait?: number | undefined }): number {
@@ -59,6 +95,16 @@ export function serverFlag(server: URL): string {
  */
 export function shareLines(at: Where): string {
   const base = at.url.href.slice(0, at.url.href.lastIndexOf('api/v1/pipe/'));
+  if (at.secret !== undefined) {
+    // The code goes in the fragment, which a browser never sends: the relay sees only the derived pipe.
+    return [
+      'The other side runs one of:',
+      `  hoodycall listen ${at.secret.code}${serverFlag(at.server)}`,
+      `  or opens ${base}#${at.secret.code} in a browser and presses Listen`,
+      'The call is sealed end to end: the relay carries only ciphertext, which curl | mpv or any plain player cannot play.',
+      '',
+    ].join('\n');
+  }
   return [
     'The other side runs one of:',
     `  hoodycall listen ${at.name}${serverFlag(at.server)}`,
@@ -70,5 +116,6 @@ export function shareLines(at: Where): string {
 
 /** What the other side of a call runs. */
 export function callShareLines(at: Where): string {
-  return `The other side runs:\n  hoodycall call ${at.name}${serverFlag(at.server)}\n\n`;
+  const sealed = at.secret === undefined ? '' : 'The call is sealed end to end: the relay carries only ciphertext.\n';
+  return `The other side runs:\n  hoodycall call ${at.secret?.code ?? at.name}${serverFlag(at.server)}\n${sealed}\n`;
 }

@@ -8,7 +8,7 @@ import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { wholeNumber } from './parse.js';
-import { holdText, opusOf, shareLines, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
+import { holdText, opusOf, placeName, sealableWhere, SECRET_HELP, shareLines, startsMuted, WAIT_HELP, waitOf } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
@@ -26,6 +26,7 @@ export interface TalkFlags {
   mute?: boolean;
   pushToTalk?: boolean;
   wait?: number;
+  secret?: boolean;
 }
 
 /** `--low-latency` for talk, call and echo (measured: bench/README.md, "Frames and pages"). */
@@ -34,7 +35,7 @@ export const LOW_LATENCY_HELP = '10 ms Ogg pages and Opus lowdelay: ~13 ms less 
 export function registerTalk(program: Command): void {
   program
     .command('talk')
-    .argument('[name]', 'pipe name (default: a new unguessable one)')
+    .argument('[name]', 'pipe name, or a sealed call\'s code (default: a new unguessable one)')
     .description('talk into a pipe: microphone (or --input/--tone) -> Opus in Ogg -> the relay')
     .option('--server <url>', 'relay URL (default: $HOODYCALL_SERVER, else the public pipe)')
     .option('--input <file|->', 'send an audio file, or WAV on stdin (-), in real time instead of the microphone')
@@ -49,6 +50,7 @@ export function registerTalk(program: Command): void {
     .option('--wait <seconds>', WAIT_HELP, wholeNumber(1, MAX_WAIT_SECONDS))
     .option('--mute', 'start muted (press m to unmute)')
     .option('--push-to-talk', 'the microphone is open only while the space bar is held')
+    .option('--secret', SECRET_HELP)
     .option('-q, --quiet', 'no status output')
     .addHelpText('after', '\nKeys on a terminal: m mutes/unmutes; with --push-to-talk, hold space to talk; ctrl-C hangs up.')
     .action(async (name: string | undefined, flags: TalkFlags) => talk(name, flags));
@@ -60,7 +62,8 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
   let keys: ReturnType<typeof watchCallKeys> = null;
   try {
     const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
-    const at = where(givenName, flags, process.env);
+    const at = await sealableWhere(givenName, flags, process.env);
+    const shown = placeName(at);
     // The other side needs these lines whoever chose the name; --quiet with a name you chose needs none.
     if (at.generated || flags.quiet !== true) process.stdout.write(shareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
@@ -75,34 +78,35 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
       reconnect: flags.reconnect !== false,
       waitSeconds: waitOf(flags),
       meter: status.live && source.kind === 'device',
+      sealed: at.secret?.call,
     });
     talker.muted = startsMuted(flags);
     if (flags.input !== '-') keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (talker.muted = muted) });
     const levels = new LevelTrail();
     talker.on('level', (dbfs) => levels.add(dbfs));
     talker.on('lost', (reason, delayMs) => {
-      status.event(`${reason}: reconnecting to ${at.name} in ${seconds(delayMs)}…`);
-      status.showLive(`reconnecting to ${at.name}…`);
+      status.event(`${reason}: reconnecting to ${shown} in ${seconds(delayMs)}…`);
+      status.showLive(`reconnecting to ${shown}…`);
     });
     talker.on('rung', (_rung, opus, direction) => status.event(rungLine(opus, direction)));
     talker.on('connected', (gapMs) => {
       if (gapMs > 0) status.event(`back on air after a ${seconds(gapMs)} gap`);
     });
 
-    status.state(`waiting for a listener on ${at.name} (${at.url.origin} holds a call up to ${holdText(waitOf(flags))})`);
+    status.state(`waiting for a listener on ${shown} (${at.url.origin} holds a call up to ${holdText(waitOf(flags))})`);
     let end: CallEnd;
     try {
       await talker.connect();
     } catch (error) {
       end = endOfDial(error, hangUp);
-      return conclude(status, 'talk', end, { name: at.name, elapsed: formatElapsed(0) });
+      return conclude(status, 'talk', end, { name: shown, elapsed: formatElapsed(0) });
     }
-    status.event(`a listener joined ${at.name}: on air`);
-    status.showLive(`on air · ${at.name}`);
+    status.event(`a listener joined ${shown}: on air`);
+    status.showLive(`on air · ${shown}`);
     const ticker = setInterval(() => {
       if (!talker.connected) return;
       const ms = Date.now() - (talker.startedAt ?? Date.now());
-      status.update([`on air ${formatElapsed(ms)}`, wireRate(talker.bytesSent, ms), ...levels.parts(), ...(talker.muted ? ['MUTED'] : []), at.name].join(' · '));
+      status.update([`on air ${formatElapsed(ms)}`, wireRate(talker.bytesSent, ms), ...levels.parts(), ...(talker.muted ? ['MUTED'] : []), shown].join(' · '));
     }, 250);
     try {
       const talked = await talker.run();
@@ -113,7 +117,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     // ctrl-C during the call: whatever the stream did last, the person hung up.
     if (hangUp.requested && end.kind !== 'audio-failed') end = { kind: end.kind === 'finished' ? 'finished' : 'hung-up' };
     conclude(status, 'talk', end, {
-      name: at.name,
+      name: shown,
       elapsed: formatElapsed(Date.now() - (talker.startedAt ?? Date.now())),
       kib: Math.round(talker.bytesSent / 1024),
     });

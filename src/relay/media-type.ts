@@ -86,7 +86,8 @@ function isPassed(type: string, subtype: string): boolean {
   return (
     type === 'audio' ||
     type === 'video' ||
-    (type === 'application' && (subtype === 'octet-stream' || subtype === 'ogg')) ||
+    // A sealed call (src/browser/sealed.ts): bytes no browser renders, named so a receiver knows what it holds.
+    (type === 'application' && (subtype === 'octet-stream' || subtype === 'ogg' || subtype === 'vnd.hoodycall.sealed+ogg')) ||
     (type === 'text' && subtype === 'plain')
   );
 }

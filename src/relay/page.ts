@@ -9,7 +9,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { SAFETY_HEADERS } from './headers.js';
 
 /** The scripts the page loads, and only these: the asset path is never mapped onto the file system. */
-export const ASSET_NAMES: readonly string[] = ['app.js', 'player.js', 'talker.js', 'ogg.js'];
+export const ASSET_NAMES: readonly string[] = ['app.js', 'player.js', 'talker.js', 'ogg.js', 'sealed.js'];
 
 const ASSET_DIR = new URL('../browser/', import.meta.url);
 
@@ -72,7 +72,8 @@ export function pageHtml(path: string): string {
   .status { min-height: 1.5em; margin: .5rem 0; font-variant-numeric: tabular-nums; }
   body[data-listen="listening"] #listen-status, body[data-talk="talking"] #talk-status { color: #0b6e4f; font-weight: 600; }
   body[data-listen="cut"] #listen-status, body[data-listen="refused"] #listen-status,
-  body[data-talk="cut"] #talk-status, body[data-talk="refused"] #talk-status { color: #b00020; }
+  body[data-talk="cut"] #talk-status, body[data-talk="refused"] #talk-status,
+  body[data-listen="unauthenticated"] #listen-status { color: #b00020; }
   meter { width: 100%; height: 1rem; }
   #note, footer { color: #666; font-size: .9rem; }
 </style>

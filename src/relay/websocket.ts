@@ -4,7 +4,7 @@
  * as if it had PUT. Listeners cannot tell: `hoodycall listen`, `curl | mpv` and other pages hear it.
  *
  * Protocol: `GET /api/v1/pipe/NAME[?n=K]` with `Upgrade: websocket` and the subprotocol
- * `hoodycall.ogg` or `hoodycall.webm`, which fixes the Content-Type receivers get (audio/ogg,
+ * `hoodycall.ogg`, `hoodycall.webm` or `hoodycall.sealed`, which fixes the Content-Type receivers get (audio/ogg,
  * audio/webm; nothing else can be sent this way). Binary messages are the stream's bytes. The relay
  * sends the sender's status lines as text messages (`[INFO] connected to the receiver, streaming` is
  * the go-ahead, as a PUT's 200). A close with 1000 from the talker ends the stream cleanly; any other
@@ -39,6 +39,8 @@ import { parseTarget } from './target.js';
 export const TALKER_PROTOCOLS: Readonly<Record<string, string>> = Object.freeze({
   'hoodycall.ogg': 'audio/ogg',
   'hoodycall.webm': 'audio/webm',
+  // A sealed call from the page (src/browser/sealed.ts): records only the code opens.
+  'hoodycall.sealed': 'application/vnd.hoodycall.sealed+ogg',
 });
 
 /** A 20 ms Opus page is ~100 bytes and a MediaRecorder slice a few KiB; anything far larger is not a call. */

@@ -1,4 +1,5 @@
 import type { PipeError } from '../client/index.js';
+import type { SealFailure } from '../wire.js';
 import type { FfmpegFailed } from './talker.js';
 
 /**
@@ -22,5 +23,7 @@ export type CallEnd =
   | { readonly kind: 'room-full' }
   /** The pipe carries something that is not audio we can play. */
   | { readonly kind: 'not-audio'; readonly detail: string }
+  /** A sealed call's stream could not be authenticated (not sealed, another code, changed on the way): never played. */
+  | { readonly kind: 'unauthenticated'; readonly failure: SealFailure; readonly detail: string }
   /** ffmpeg (or the player) failed: a device that cannot be opened, a crash. */
   | { readonly kind: 'audio-failed'; readonly outcome: FfmpegFailed };

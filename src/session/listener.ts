@@ -13,7 +13,8 @@ import { NotOggError, type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { playerArgs, type PlayerTarget } from '../audio/player.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy, PipeErrorKind } from '../client/index.js';
-import { audioContainer, mediaEssence, stripControls } from '../wire.js';
+import { audioContainer, mediaEssence, type SealedCall, type SealFailure, stripControls } from '../wire.js';
+import { UnsealedError, unsealing } from './sealing.js';
 import { ContentError, PipeReceiver, type ReceiverEnd } from './receiver.js';
 import { type FfmpegFailed, METER_RATE } from './talker.js';
 
@@ -38,6 +39,8 @@ export interface ListenerOptions {
   readonly lostAfterMs?: number | undefined;
   /** Tap the decoder's output (low-rate PCM) to time it: `decoded` events. */
   readonly meter?: boolean | undefined;
+  /** A sealed call: each connection is opened with the code's keys; nothing unauthenticated is played. */
+  readonly sealed?: SealedCall | undefined;
 }
 
 export interface ListenerEvents {
@@ -54,6 +57,8 @@ export type ListenEnd =
   | ReceiverEnd
   /** What the pipe carries is not audio we can play (its type, or bytes that are not Ogg). */
   | { readonly kind: 'not-audio'; readonly detail: string }
+  /** A sealed call's stream could not be authenticated: not sealed, another code, or changed on the way. */
+  | { readonly kind: 'unauthenticated'; readonly failure: SealFailure; readonly detail: string }
   | { readonly kind: 'audio-failed'; readonly outcome: FfmpegFailed };
 
 /** The pipe carries something a decoder would fail on obscurely: an HTML error page, a JSON answer, garbage. */
@@ -190,6 +195,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       end = await this.#receiver.run((stream, response) => this.#consume(stream, response), retry);
     } catch (error) {
       if (error instanceof NotAudioError) end = { kind: 'not-audio', detail: error.message };
+      else if (error instanceof UnsealedError) end = { kind: 'unauthenticated', failure: error.failure, detail: error.message };
       else {
         await this.#closeDecoder();
         throw error;
@@ -199,11 +205,23 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const outcome = await this.#closeDecoder();
     // A call hung up before its first byte leaves the decoder with an empty input, which it calls a failure.
     const heardAnything = this.#receiver.bytesReceived > 0;
-    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up' && end.kind !== 'not-audio' && heardAnything) return { kind: 'audio-failed', outcome };
+    if (outcome !== null && !outcome.ok && end.kind !== 'hung-up' && end.kind !== 'not-audio' && end.kind !== 'unauthenticated' && heardAnything) return { kind: 'audio-failed', outcome };
     return end;
   }
 
   async #consume(stream: Readable, response: Response): Promise<void> {
+    const sealed = this.#options.sealed;
+    if (sealed !== undefined) {
+      // The Content-Type is the relay's to rewrite (ours passes it; others may say octet-stream): the
+      // stream's own header decides, and nothing reaches the decoder or --record before it opens.
+      const decoder = this.#decoder ?? this.#startDecoder();
+      this.#startedAt ??= Date.now();
+      const tap = this.#record === null ? [] : [recordTap(this.#record)];
+      await pipeline([stream, unsealing(sealed, this.#options.name), ...tap, oggPages(), feeding(decoder.edge)]).catch((error: unknown) => {
+        throw this.#notOgg(error);
+      });
+      return;
+    }
     const contentType = response.headers['content-type'];
     const container = audioContainer(contentType);
     if (container === null) {

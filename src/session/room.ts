@@ -109,7 +109,7 @@ export async function runRoomCall(joined: JoinedRoom & { hangUp(): void }, hungU
   }
   const [talkEnd, listenEnd] = await Promise.all([talking, joined.listening]);
   if (talkEnd.kind === 'audio-failed') return talkEnd;
-  if (listenEnd.kind === 'audio-failed' || listenEnd.kind === 'not-audio') return listenEnd;
+  if (listenEnd.kind === 'audio-failed' || listenEnd.kind === 'not-audio' || listenEnd.kind === 'unauthenticated') return listenEnd;
   if (hungUp()) return { kind: 'hung-up' };
   const end = first.end;
   switch (end.kind) {

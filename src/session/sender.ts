@@ -10,8 +10,11 @@ import { LOST_AFTER_MS, silenceText, watchLink } from './watchdog.js';
  */
 export interface Restreamer<Unit> {
   restart(): void;
-  /** The bytes to send for `unit`, or null to send nothing for it (e.g. a page that cannot start a stream). */
-  bytesOf(unit: Unit): Buffer | null;
+  /**
+   * The bytes to send for `unit`, or null to send nothing for it (e.g. a page that cannot start a
+   * stream). A promise (a sealed record, from WebCrypto) is sent when it settles, in the order of the calls.
+   */
+  bytesOf(unit: Unit): Uint8Array | null | Promise<Uint8Array | null>;
 }
 
 export interface SenderOptions {
@@ -76,6 +79,8 @@ interface Connection {
   bodyBytes: number;
   /** Gives the connection up on purpose (its queue is not worth sending): as if it were lost. */
   abandon(reason: string): void;
+  /** Settles when the bytes asked for so far (promises from the restreamer) are written, in order. */
+  written: Promise<void>;
 }
 
 /**
@@ -135,12 +140,17 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
       }
       const bytes = restreamer.bytesOf(unit);
       if (bytes === null) return;
-      this.bytesSent += bytes.length;
-      connection.bodyBytes += bytes.length;
-      this.#noteWritten();
-      // got's request stream has a high-water mark of 0 (every write says "wait"), so the queue
-      // length, not write()'s answer, tells a congested link from a working one.
-      connection.upload.stream.write(bytes, () => (connection.lastProgressAt = Date.now()));
+      if (bytes instanceof Promise) {
+        // Chained: records go out in the order they were sealed, whatever order WebCrypto finishes in.
+        connection.written = connection.written.then(() => bytes).then(
+          (ready) => {
+            if (ready !== null) this.#write(connection, ready);
+          },
+          (error: unknown) => connection.abandon(`the stream could not be sealed (${(error as Error).message})`),
+        );
+        return;
+      }
+      this.#write(connection, bytes);
     };
     const sourceDone = new AbortController();
     const sourceEnded = once(source, 'end').then(
@@ -179,6 +189,17 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
    */
   abandonConnection(reason: string): void {
     this.#connection?.abandon(reason);
+  }
+
+  #write(connection: Connection, bytes: Uint8Array): void {
+    // A connection given up while a sealed record was on its way takes nothing more.
+    if (connection.upload.stream.destroyed) return;
+    this.bytesSent += bytes.length;
+    connection.bodyBytes += bytes.length;
+    this.#noteWritten();
+    // got's request stream has a high-water mark of 0 (every write says "wait"), so the queue
+    // length, not write()'s answer, tells a congested link from a working one.
+    connection.upload.stream.write(bytes, () => (connection.lastProgressAt = Date.now()));
   }
 
   #noteWritten(): void {
@@ -247,7 +268,7 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
     // A relay that promises a line every N ms (ours, to a sender with a session id): their absence is
     // how a dead link shows, long before our writes stop being taken.
     const silentAfterMs = Math.max(lostAfterMs, 2 * upload.heartbeatMs);
-    const connection: Connection = { upload, lastProgressAt: Date.now(), finishing: false, bodyBytes: 0, lost: Promise.resolve(new PipeError('lost', '')), abandon: () => undefined };
+    const connection: Connection = { upload, lastProgressAt: Date.now(), finishing: false, bodyBytes: 0, lost: Promise.resolve(new PipeError('lost', '')), abandon: () => undefined, written: Promise.resolve() };
     const { stream, status } = upload;
     let lastReport = { relayed: 0, written: 0 };
     status.on('line', (line) => {
@@ -295,6 +316,8 @@ export class PipeSender<Unit> extends EventEmitter<SenderEvents> {
   /** The source ended: end this connection's body and wait for the relay to confirm. */
   async #finish(connection: Connection): Promise<SenderEnd> {
     connection.finishing = true;
+    // The last sealed records first: the body ends after them.
+    await connection.written;
     const ended = once(connection.upload.stream, 'end').then(
       () => 'ok' as const,
       () => 'error' as const,

@@ -7,7 +7,8 @@ import { type OggPage, OggPageSplitter } from '../audio/ogg.js';
 import { OggRestreamer } from '../audio/ogg-restream.js';
 import { type FfmpegOutcome, type FfmpegRun, runFfmpeg } from '../audio/process.js';
 import type { BackoffPolicy, PipeErrorKind } from '../client/index.js';
-import { OGG_OPUS } from '../wire.js';
+import { OGG_OPUS, SEALED_MEDIA_TYPE, type SealedCall } from '../wire.js';
+import { SealingRestreamer } from './sealing.js';
 import { SendPolicy, SETTLE_MS } from './send-policy.js';
 import { PipeSender, type SenderEnd } from './sender.js';
 import { HeldEnd, type WaitingGate } from './streams.js';
@@ -44,6 +45,8 @@ export interface TalkerOptions {
    * `reconnect` and a live source; a file would start over with a new encoder).
    */
   readonly adaptive?: boolean | undefined;
+  /** A sealed call: every connection's pages go out as records only the code opens (`name` is the code's pipe). */
+  readonly sealed?: SealedCall | undefined;
 }
 
 export interface TalkerEvents {
@@ -96,7 +99,7 @@ export class Talker extends EventEmitter<TalkerEvents> {
     this.#sender = new PipeSender<OggPage>({
       url: options.url,
       name: options.name,
-      contentType: OGG_OPUS,
+      contentType: options.sealed === undefined ? OGG_OPUS : SEALED_MEDIA_TYPE,
       signal: this.#dial.signal,
       reconnect: options.reconnect,
       policy: options.policy,
@@ -159,7 +162,8 @@ export class Talker extends EventEmitter<TalkerEvents> {
     this.#pages = pages;
     this.#feed(run, pages);
     // However the stream ended, ffmpeg's own end decides first: a crash explains a cut.
-    const result = await this.#sender.stream(pages, this.#restreamer).then(
+    const restreamer = this.#options.sealed === undefined ? this.#restreamer : new SealingRestreamer(this.#restreamer, this.#options.sealed);
+    const result = await this.#sender.stream(pages, restreamer).then(
       (end) => ({ end }),
       (error: unknown) => ({ error }),
     );

@@ -19,6 +19,8 @@ const TABLE: readonly [CallCommand, CallEnd, number, string | RegExp][] = [
   ['listen', { kind: 'hung-up' }, 0, 'left k7m2-9qxd after 0:12'],
   ['listen', { kind: 'interrupted' }, 130, 'interrupted before the talker came'],
   ['listen', { kind: 'not-audio', detail: 'x carries text/html, not Ogg or WebM audio' }, 12, 'x carries text/html, not Ogg or WebM audio'],
+  ['listen', { kind: 'unauthenticated', failure: 'tampered', detail: 'the sealed stream failed authentication' }, 13, 'the sealed stream failed authentication'],
+  ['call', { kind: 'unauthenticated', failure: 'wrong-code', detail: 'another code' }, 13, 'another code'],
   ['call', { kind: 'hung-up' }, 0, 'call ended after 0:12'],
   ['call', { kind: 'other-hung-up' }, 0, 'the other side hung up after 0:12'],
   ['call', { kind: 'interrupted' }, 130, 'interrupted before the other side came'],

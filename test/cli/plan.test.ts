@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { holdText, opusOf, serverFlag, shareLines, startsMuted, waitOf, where } from '../../src/cli/plan.js';
+import { callShareLines, holdText, opusOf, sealableWhere, serverFlag, shareLines, startsMuted, waitOf, where } from '../../src/cli/plan.js';
+import { CliError } from '../../src/cli/exit-codes.js';
+import { generateCode, openCode } from '../../src/wire.js';
 import { BadNameError, BadServerError } from '../../src/client/index.js';
 
 const name = (): string => 'gen0-gen1-gen2-gen3';
@@ -36,4 +38,31 @@ test('share lines: what the other side runs, --server only when it is not the pu
     'The other side runs one of:\n  hoodycall listen k7m2 --server http://relay:8080\n  curl -sN http://relay:8080/api/v1/pipe/k7m2 | mpv --no-video -\n  or opens http://relay:8080/#k7m2 in a browser and presses Listen\n',
   );
   assert.equal(serverFlag(new URL('https://pipe.containers.hoody.com')), '');
+});
+
+test('sealableWhere: a code as NAME seals the call, --secret alone makes one, --secret with a pipe name is a usage error; plain names stay plain', async () => {
+  const code = generateCode();
+  const env = {};
+  const given = await sealableWhere(code.toUpperCase(), { server: 'http://relay:8080' }, env);
+  assert.equal(given.secret?.code, code);
+  assert.equal(given.name, (await openCode(code)).pipeName);
+  assert.equal(given.url.href, `http://relay:8080/api/v1/pipe/${given.name}`);
+  assert.equal(given.generated, false);
+  const made = await sealableWhere(undefined, { server: 'http://relay:8080', secret: true }, env, name, () => code);
+  assert.equal(made.generated, true);
+  assert.equal(made.name, given.name);
+  const plain = await sealableWhere('x', { server: 'http://relay:8080' }, env);
+  assert.equal(plain.secret, undefined);
+  assert.equal(plain.name, 'x');
+  await assert.rejects(sealableWhere('x', { secret: true }, env), (error) => error instanceof CliError && error.exitCode === 2);
+  // A mistyped code (an o for a 0, a group short) is a usage error, never a plain call named like it.
+  for (const typo of [`${code.slice(0, -1)}o`, code.slice(0, -1)]) {
+    await assert.rejects(sealableWhere(typo, {}, env), (error) => error instanceof CliError && error.exitCode === 2 && /not a whole sealed call code/.test(error.message), typo);
+  }
+  const lines = shareLines(made);
+  assert.match(lines, new RegExp(`hoodycall listen ${code} --server http://relay:8080`));
+  assert.match(lines, new RegExp(`http://relay:8080/#${code} in a browser`));
+  assert.match(lines, /plain player cannot play/);
+  assert.doesNotMatch(lines, new RegExp(made.name), 'the relay-side name is not what people share');
+  assert.match(callShareLines(made), new RegExp(`hoodycall call ${code} --server`));
 });

@@ -27,6 +27,8 @@ test('receivers get only audio, video, ogg, octet-stream or text/plain; every by
     ['audio/webm;codecs="opus"', 'audio/webm; codecs=opus'],
     ['video/webm', 'video/webm'],
     ['application/ogg', 'application/ogg'],
+    ['application/vnd.hoodycall.sealed+ogg', 'application/vnd.hoodycall.sealed+ogg'],
+    ['application/vnd.hoodycall.sealed+json', 'text/plain'],
     ['application/octet-stream', 'application/octet-stream'],
     ['text/plain; charset=utf-8', 'text/plain; charset=utf-8'],
     ['text/plain; charset=utf-8; format=flowed', 'text/plain; charset=utf-8'],
