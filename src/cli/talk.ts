@@ -28,7 +28,7 @@ export interface TalkFlags {
   wait?: number;
 }
 
-/** `--low-latency` for talk, call and echo (measured: bench/README.md, "Frames and pages"). */
+/** `--low-latency` for talk, call and echo (measured: docs/decisions/2026-11-24-latency-frames-and-pages.md). */
 export const LOW_LATENCY_HELP = '10 ms Ogg pages and Opus lowdelay: ~13 ms less delay for ~13 kbit/s more on the wire';
 
 export function registerTalk(program: Command): void {
