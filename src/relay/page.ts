@@ -1,6 +1,6 @@
 /**
- * The browser page: one HTML document (from here) and its scripts (src/browser and the Ogg codec it
- * shares with Node, src/ogg; compiled by tsconfig.browser.json into dist/page/, read from there at
+ * The browser page: one HTML document (from here) and its scripts (src/browser and what it shares
+ * with Node: the Ogg codec, src/ogg, and the name rule, src/protocol/names.ts; compiled by tsconfig.browser.json into dist/page/, read from there at
  * run time and served as /_hoodycall/browser/app.js, /_hoodycall/ogg/page.js and so on: the same
  * tree as the sources, so the modules' relative imports resolve as they were written). The same page answers a
  * browser opening `/` and a browser opening a pipe URL; it takes no pipe slot, its script makes the
@@ -20,6 +20,7 @@ export const ASSET_NAMES: readonly string[] = [
   'ogg/opus.js',
   'ogg/stream.js',
   'ogg/writer.js',
+  'protocol/names.js',
 ];
 
 /** dist/page/ (this file runs from dist/src/relay/). */
