@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { connectRaw, rawRequest, watch, type WatchedSocket } from '../helpers/raw.js';
-import { sleep, startRelay, uniqueName, waitFor } from '../helpers/relay.js';
+import { startRelay, uniqueName, waitFor } from '../helpers/relay.js';
 
 const SESSION = 'Vh3c9bQ2xLk7PzR1mN8wTg';
 const OTHER = 'Qa0ZlU6eYt4Rw2Ps9Dn7Kc';
@@ -26,11 +26,11 @@ const wholePut = (name: string, body: string): string =>
   `PUT /api/v1/pipe/${name} HTTP/1.1\r\nHost: relay\r\nContent-Type: audio/ogg\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 
 test('a waiting receiver is replaced by its own caller; anyone else still finds the pipe busy', async (t) => {
-  const { url, log } = await startRelay(t);
+  const { url, log, relay } = await startRelay(t);
   const port = Number(url.port);
   const name = uniqueName();
   const old = await open(port, get(name, SESSION));
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the receiver waiting');
   for (const session of [OTHER, undefined, 'short']) {
     const stranger = await rawRequest(port, get(name, session).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
     assert.equal(stranger.status, 409, `session ${session}`);
@@ -68,12 +68,12 @@ test('a streaming pipe whose receiver comes back ends for both sides, and the ne
 });
 
 test('a sender that comes back replaces itself, waiting or streaming; its receiver gets a cut body and dials again', async (t) => {
-  const { url } = await startRelay(t);
+  const { url, relay } = await startRelay(t);
   const port = Number(url.port);
 
   const waitingName = uniqueName();
   const waiting = await open(port, streamingPut(waitingName, SESSION));
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the sender waiting');
   const busy = await rawRequest(port, streamingPut(waitingName, OTHER).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
   assert.equal(busy.status, 409);
   const again = await open(port, streamingPut(waitingName, SESSION) + chunk('after') + '0\r\n\r\n');
