@@ -13,7 +13,7 @@ import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
-import { callShareLines, holdText, opusOf, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
+import { callShareLines, holdText, listenerOptions, type PipeAt, startsMuted, talkerOptions, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { delayParts, LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
@@ -71,30 +71,10 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     if (at.generated) process.stdout.write(callShareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
     const target = await playbackTarget({ output: flags.output, device: flags.speaker }, ffmpeg);
+    const pipeAt = (name: string): PipeAt => ({ url: pipeUrl(at.server, name), name });
     const sides = (role: Role, signals: SideSignals): { talker: Talker; listener: Listener } => ({
-      talker: new Talker({
-        ffmpegPath: ffmpeg.path,
-        source,
-        stdinAudio,
-        opus: opusOf(flags),
-        url: pipeUrl(at.server, pipeOf(at.name, role)),
-        name: pipeOf(at.name, role),
-        signal: signals.talk,
-        reconnect: flags.reconnect,
-        waitSeconds: waitOf(flags),
-        meter: status.live && source.kind === 'device',
-      }),
-      listener: new Listener({
-        ffmpegPath: ffmpeg.path,
-        target,
-        decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
-        url: pipeUrl(at.server, pipeOf(at.name, otherRole(role))),
-        name: pipeOf(at.name, otherRole(role)),
-        signal: signals.listen,
-        reconnect: flags.reconnect,
-        waitSeconds: waitOf(flags),
-        maxDelayMs: flags.maxDelay,
-      }),
+      talker: new Talker(talkerOptions(flags, { ffmpegPath: ffmpeg.path, source, stdinAudio }, pipeAt(pipeOf(at.name, role)), signals.talk, status.live)),
+      listener: new Listener(listenerOptions(flags, { ffmpegPath: ffmpeg.path, target }, pipeAt(pipeOf(at.name, otherRole(role))), signals.listen)),
     });
 
     status.state(`waiting for the other side in ${at.name} (${at.server.origin} holds a call up to ${holdText(waitOf(flags))})`);

@@ -9,7 +9,7 @@ import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
-import { holdText, WAIT_HELP, waitOf, where } from './plan.js';
+import { holdText, listenerOptions, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { delayParts, seconds, wireRate } from './status-text.js';
@@ -53,18 +53,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
     const ffmpeg = await locateFfmpeg({ explicitPath: flags.ffmpeg });
     const at = where(name, flags, process.env);
     const target = await playbackTarget(flags, ffmpeg);
-    const listener = new Listener({
-      ffmpegPath: ffmpeg.path,
-      target,
-      decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
-      url: at.url,
-      name: at.name,
-      signal: hangUp.signal,
-      reconnect: flags.reconnect !== false,
-      waitSeconds: waitOf(flags),
-      maxDelayMs: flags.maxDelay ?? DEFAULT_MAX_DELAY_MS,
-      record: flags.record,
-    });
+    const listener = new Listener({ ...listenerOptions(flags, { ffmpegPath: ffmpeg.path, target }, at, hangUp.signal), record: flags.record });
     listener.on('connected', (gapMs) => {
       if (gapMs > 0) status.event(`back after a ${seconds(gapMs)} gap`);
       else status.event(`connected to ${at.name}: listening`);

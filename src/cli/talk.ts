@@ -8,7 +8,7 @@ import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { wholeNumber } from './parse.js';
-import { holdText, opusOf, shareLines, startsMuted, WAIT_HELP, waitOf, where } from './plan.js';
+import { holdText, shareLines, startsMuted, talkerOptions, WAIT_HELP, waitOf, where } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
@@ -64,18 +64,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     // The other side needs these lines whoever chose the name; --quiet with a name you chose needs none.
     if (at.generated || flags.quiet !== true) process.stdout.write(shareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
-    const talker = new Talker({
-      ffmpegPath: ffmpeg.path,
-      source,
-      stdinAudio,
-      opus: opusOf(flags),
-      url: at.url,
-      name: at.name,
-      signal: hangUp.signal,
-      reconnect: flags.reconnect !== false,
-      waitSeconds: waitOf(flags),
-      meter: status.live && source.kind === 'device',
-    });
+    const talker = new Talker(talkerOptions(flags, { ffmpegPath: ffmpeg.path, source, stdinAudio }, at, hangUp.signal, status.live));
     talker.muted = startsMuted(flags);
     if (flags.input !== '-') keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (talker.muted = muted) });
     const levels = new LevelTrail();
