@@ -98,6 +98,7 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
   writableEnded = false;
   readonly #ws: WebSocket;
   #status = 200;
+  #tornDown = false;
 
   constructor(ws: WebSocket) {
     super();
@@ -116,6 +117,10 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
     return this;
   }
 
+  tearingDown(): void {
+    this.#tornDown = true;
+  }
+
   write(text: string): boolean {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(text);
     return true;
@@ -129,7 +134,7 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
       return this;
     }
     if (text !== '') this.#ws.send(text);
-    const code = this.#status !== 200 ? CLOSE_TORN_DOWN + this.#status : text.startsWith('[ERROR]') ? CLOSE_TORN_DOWN : CLOSE_DONE;
+    const code = this.#status !== 200 ? CLOSE_TORN_DOWN + this.#status : this.#tornDown ? CLOSE_TORN_DOWN : CLOSE_DONE;
     if (callback !== undefined) this.#ws.once('close', callback);
     this.#ws.close(code, closeReason(text));
     return this;
