@@ -11,15 +11,14 @@ export {
   HEADER_CONTINUED,
   HEADER_EOS,
   OGG_HEADER_BYTES,
+  OGG_MAX_PAGE_BYTES,
   oggCrc,
   pageCrc,
   pagePackets,
   parseOggPage,
   readOggPage,
   type OggPageSpec,
-  type PageParse,
   type PageProblem,
-  type PagePackets,
 } from '../ogg/page.js';
 export { isOpusHead, isOpusTags, opusPacketSamples, parseOpusHead, type OpusHead } from '../ogg/opus.js';
 
@@ -27,6 +26,8 @@ export const OGG_CAPTURE = Buffer.from(page.OGG_CAPTURE);
 
 /** A page read in Node: its bytes are Buffers (views of what came in). */
 export type OggPage = page.OggPage<Buffer>;
+export type PageParse = page.PageParse<Buffer>;
+export type PagePackets = page.PagePackets<Buffer>;
 
 const asBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 
