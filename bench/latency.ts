@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { CONFIG_IDS, CONFIGS, configById, type ConfigDef, type ConfigId, type Context } from './latency/configs.js';
 import { killAllSync, setClockTicks } from './latency/procs.js';
 import { startPulse, type Pulse } from './latency/pulse.js';
-import { startRelay, type Relay } from './latency/relay.js';
+import { RELAY_KINDS, startBenchRelay, type BenchRelay, type RelayKind } from './latency/relay.js';
 import { browserLatencySection } from './latency/browser.js';
 import { cpuBreakdown, summarize, table, verdicts, type Summary } from './latency/report.js';
 import { JOIN_ALLOWANCE_MS, runOnce, type RunResult, type RunSettings } from './latency/run.js';
@@ -36,6 +36,8 @@ interface Settings {
   readonly verbose: boolean;
   /** Also the browser listener (bench/latency/browser.ts), after the other configs. */
   readonly browser: boolean;
+  /** The relay the relayed configs go through. */
+  readonly relay: RelayKind;
 }
 
 function usage(message?: string): never {
@@ -43,6 +45,7 @@ function usage(message?: string): never {
   process.stderr.write(
     'usage: node dist/bench/latency.js [--quick] [--only ID,ID,...] [--rounds N] [--clicks N]\n' +
       '                                  [--device-rounds N] [--device-clicks N] [--no-device] [--budget-min M] [--json FILE] [--verbose] [--browser]\n' +
+      `                                  [--relay ${RELAY_KINDS.join('|')}]\n` +
       `  IDs: ${CONFIG_IDS.join(', ')}\n`,
   );
   process.exit(message === undefined ? 0 : 2);
@@ -59,6 +62,7 @@ function parseSettings(argv: readonly string[]): Settings {
   let budgetMin = 9;
   let verbose = false;
   let browser = false;
+  let relay: RelayKind = 'hoodycall';
   let json = `/tmp/hoodycall-bench-latency-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
   const count = (arg: string, text: string, low: number, high: number): number => {
     const value = Number(text);
@@ -76,6 +80,12 @@ function parseSettings(argv: readonly string[]): Settings {
       case '--quick':
         quick = true;
         break;
+      case '--relay': {
+        const kind = value();
+        if (!(RELAY_KINDS as readonly string[]).includes(kind)) usage(`--relay is one of ${RELAY_KINDS.join(', ')}`);
+        relay = kind as RelayKind;
+        break;
+      }
       case '--only': {
         const ids = value()
           .split(',')
@@ -131,6 +141,7 @@ function parseSettings(argv: readonly string[]): Settings {
     json,
     verbose,
     browser,
+    relay,
   };
 }
 
@@ -250,6 +261,7 @@ async function main(): Promise<void> {
   log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${os.type()} ${os.release()}, node ${process.version}`);
   log(`tools: ${ffmpegVersion}; ${curlVersion}`);
   log(`load average at start: ${os.loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  log(`relay: ${settings.relay}`);
   log(
     `plan: ${pipeConfigs.length} pipe configs × ${settings.rounds} rounds × ${settings.clicks} clicks; ` +
       `${deviceConfigs.length} device configs × ${settings.deviceRounds} rounds × ${settings.deviceClicks} clicks; budget ${settings.budgetMs / 60_000} min`,
@@ -263,7 +275,7 @@ async function main(): Promise<void> {
     results.set(run.config as ConfigId, list);
   };
   // In an object, so that assignments made inside the closure below are not narrowed away.
-  const running: { relay: Relay | null; pulse: Pulse | null } = { relay: null, pulse: null };
+  const running: { relay: BenchRelay | null; pulse: Pulse | null } = { relay: null, pulse: null };
   const overBudget = (config: ConfigDef, clicks: number): boolean => performance.now() - began + estimateMs(config, clicks) > settings.budgetMs;
 
   const runRounds = async (configs: readonly ConfigDef[], rounds: number, clicks: number, pulse: Pulse | null): Promise<void> => {
@@ -274,9 +286,9 @@ async function main(): Promise<void> {
           log(`round ${round}/${rounds}  ${config.id.padEnd(12)}  skipped (budget)`);
           continue;
         }
-        if (config.relay && (running.relay === null || running.relay.proc.exitInfo() !== null)) {
-          if (running.relay !== null) log(`relay had exited (${running.relay.proc.stderrTail()}); starting a new one`);
-          running.relay = await startRelay(ROOT);
+        if (config.relay && (running.relay === null || running.relay.problem() !== null)) {
+          if (running.relay !== null) log(`relay ${running.relay.problem() ?? ''}; starting a new one`);
+          running.relay = await startBenchRelay(ROOT, settings.relay);
         }
         const runSettings: RunSettings = { clicks, firstClickMs: 1_000, minGapMs: 500, maxGapMs: 700, seed: round * 1_000 + CONFIG_IDS.indexOf(config.id) };
         const relayPort = running.relay === null ? null : running.relay.port;

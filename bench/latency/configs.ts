@@ -11,6 +11,7 @@ export type ConfigId =
   | 'hc-default'
   | 'hc-lowlat'
   | 'hc-late'
+  | 'curl-late'
   | 'pa-floor'
   | 'pa-naive'
   | 'pa-tuned'
@@ -166,6 +167,23 @@ export const CONFIGS: readonly ConfigDef[] = [
     costs: false,
     talker: (urls, ctx) => cli(ctx, ['talk', urls.name, '--server', urls.talkServer, '--input', '-']),
     listener: (urls, ctx) => cli(ctx, ['listen', urls.name, '--server', urls.listenServer, '--output', '-']),
+  },
+  {
+    // What a listener without catch-up of its own hears when it joins a call late: on a relay that
+    // queues what the talker sent before (an early-200 relay, if the talker streamed into it), all of
+    // that backlog; hoodycall talk sends nothing until a receiver is there.
+    id: 'curl-late',
+    label: 'hoodycall talk, curl -sN | ffmpeg joins 4 s late',
+    path: 'pipe',
+    relay: true,
+    cli: true,
+    input: 'wav',
+    output: 'pcm',
+    listenerDelayMs: 4_000,
+    tailMs: 2_500,
+    costs: false,
+    talker: (urls, ctx) => cli(ctx, ['talk', urls.name, '--server', urls.talkServer, '--input', '-']),
+    listener: (urls) => shell(`curl -sS -N ${q(urls.listen)} | ${TUNED_DECODER}`),
   },
   {
     id: 'pa-floor',

@@ -3,8 +3,12 @@
  * a byte-counting TCP proxy put in front of it for the talker, so the wire bitrate (Ogg, HTTP request
  * head and chunk framing: everything the talker sends) can be read without touching the talker.
  */
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
+import { once } from 'node:events';
+import { Server as PipingServer } from 'piping-server';
+import { startHostedRelay } from '../../test/helpers/hosted-relay.js';
 import { spawnGroup, stopGroup, type GroupProc } from './procs.js';
 
 export const HOST = '127.0.0.1';
@@ -42,6 +46,55 @@ export async function startRelay(root: string, timeoutMs = 15_000): Promise<Rela
     throw error;
   });
   return { port, proc, stop: () => stopGroup(proc, 2_000) };
+}
+
+/**
+ * The relays a user meets (`--relay`): `hoodycall serve` (its own process), npm piping-server and the
+ * test relay that follows the hosted pipe's documented contract (test/helpers/hosted-relay.ts), these
+ * two in the benchmark's process, as the test suite runs them. A relay's CPU is not what this bench
+ * measures; where it runs moves the figures by well under a millisecond.
+ */
+export type RelayKind = 'hoodycall' | 'piping-server' | 'hosted';
+export const RELAY_KINDS: readonly RelayKind[] = ['hoodycall', 'piping-server', 'hosted'];
+
+export interface BenchRelay {
+  readonly kind: RelayKind;
+  readonly port: number;
+  /** Why the relay cannot serve any more (its process exited), or null while it can. */
+  problem(): string | null;
+  stop(): Promise<void>;
+}
+
+export async function startBenchRelay(root: string, kind: RelayKind): Promise<BenchRelay> {
+  switch (kind) {
+    case 'hoodycall': {
+      const relay = await startRelay(root);
+      return {
+        kind,
+        port: relay.port,
+        problem: () => (relay.proc.exitInfo() === null ? null : `exited: ${relay.proc.stderrTail()}`),
+        stop: () => relay.stop(),
+      };
+    }
+    case 'piping-server': {
+      const server = http.createServer(new PipingServer().generateHandler(false) as http.RequestListener);
+      server.listen(0, HOST);
+      await once(server, 'listening');
+      return {
+        kind,
+        port: (server.address() as net.AddressInfo).port,
+        problem: () => null,
+        stop: async () => {
+          server.closeAllConnections();
+          server.close();
+        },
+      };
+    }
+    case 'hosted': {
+      const relay = await startHostedRelay(undefined);
+      return { kind, port: Number(relay.url.port), problem: () => null, stop: () => relay.close() };
+    }
+  }
 }
 
 export interface CountingProxy {

@@ -16,7 +16,7 @@ import { Pump, RelayBuffer, type ByteSource, type PumpEnd } from './pump.js';
 import { RequestSource } from './request-source.js';
 import { refuse, respondText } from './respond.js';
 import { hostProblem } from './request-checks.js';
-import { parseTarget } from './target.js';
+import { parseTarget, type PipeTarget } from './target.js';
 
 /**
  * One end of a pipe: a sender's PUT/POST (or a WebSocket talker, see websocket.ts) or a receiver's
@@ -32,6 +32,8 @@ interface Party<Req extends PartyRequest = PartyRequest, Res extends PartyRespon
   readonly session: string | undefined;
   /** A sender's byte path, from its admission: it reads (and holds) what comes early. */
   readonly pump: Pump | undefined;
+  /** How long it may wait for its counterpart: the relay's hold, or its `?wait=` when that is shorter. */
+  readonly holdMs: number;
   hold: NodeJS.Timeout | undefined;
 }
 
@@ -196,9 +198,9 @@ export class RelayHandler {
    * A sender that did not come as PUT/POST (the WebSocket bridge): the same rules, limits and state
    * machine, with stand-ins that carry the status lines, and its own source of bytes.
    */
-  acceptSender(upgrade: IncomingMessage, req: PartyRequest, res: PartyResponse, source: ByteSource, name: string, receiversWanted: number): void {
+  acceptSender(upgrade: IncomingMessage, req: PartyRequest, res: PartyResponse, source: ByteSource, target: PipeTarget): void {
     if (this.#closing) return this.#refuse(req, res, 503, 'the relay is shutting down', 'shutdown');
-    this.#sender(req, res, source, this.clients.of(upgrade), name, receiversWanted, false);
+    this.#sender(req, res, source, this.clients.of(upgrade), target, false);
   }
 
   /**
@@ -259,10 +261,10 @@ export class RelayHandler {
             // A browser opening the pipe URL gets the listen page, which takes no slot: its own GET
             // would be thrown away by the browser and take the call with it (navigation.ts).
             if (isBrowserNavigation(req.headers)) return this.#listenPage(req, res);
-            return this.#receiver(req, res, target.name, target.receivers);
+            return this.#receiver(req, res, target);
           case 'PUT':
           case 'POST':
-            return this.#sender(req, res, new RequestSource(req, res), this.clients.of(req), target.name, target.receivers, awaitsContinue);
+            return this.#sender(req, res, new RequestSource(req, res), this.clients.of(req), target, awaitsContinue);
           case 'OPTIONS':
             res.writeHead(204, preflightHeaders());
             res.end();
@@ -319,10 +321,10 @@ export class RelayHandler {
     res: PartyResponse,
     source: ByteSource,
     client: string,
-    name: string,
-    receiversWanted: number,
+    target: PipeTarget,
     awaitsContinue: boolean,
   ): void {
+    const { name, receivers: receiversWanted } = target;
     if (req.headers['content-range'] !== undefined) {
       return this.#refuse(req, res, 400, 'Content-Range is not supported: a pipe streams from the first byte', 'bad-request');
     }
@@ -333,14 +335,15 @@ export class RelayHandler {
       existing = this.#pipes.get(name);
     }
     if (existing !== undefined && existing.receiversWanted !== receiversWanted) return this.#mismatch(existing, req, res, receiversWanted);
-    const party = this.#admit(req, res, client, existing, awaitsContinue, source);
+    const party = this.#admit(req, res, client, existing, awaitsContinue, source, target.waitMs);
     if (party === undefined) return;
     const pipe = existing ?? this.#create(name, receiversWanted);
     pipe.sender = party as Sender;
     this.#await(pipe, party);
   }
 
-  #receiver(req: IncomingMessage, res: ServerResponse, name: string, receiversWanted: number): void {
+  #receiver(req: IncomingMessage, res: ServerResponse, target: PipeTarget): void {
+    const { name, receivers: receiversWanted } = target;
     if (req.headers['service-worker'] !== undefined) {
       return this.#refuse(req, res, 400, 'a pipe cannot be a service worker script', 'bad-request');
     }
@@ -356,7 +359,7 @@ export class RelayHandler {
       }
     }
     if (existing !== undefined && existing.receiversWanted !== receiversWanted) return this.#mismatch(existing, req, res, receiversWanted);
-    const party = this.#admit<IncomingMessage, ServerResponse>(req, res, this.clients.of(req), existing, false, undefined);
+    const party = this.#admit<IncomingMessage, ServerResponse>(req, res, this.clients.of(req), existing, false, undefined, target.waitMs);
     if (party === undefined) return;
     const pipe = existing ?? this.#create(name, receiversWanted);
     pipe.receivers.push(party);
@@ -387,6 +390,7 @@ export class RelayHandler {
     existing: Pipe | undefined,
     awaitsContinue: boolean,
     source: ByteSource | undefined,
+    waitMs: number | undefined,
   ): Party<Req, Res> | undefined {
     const held = this.#partiesPerClient.get(client) ?? 0;
     if (held >= this.#options.maxPipesPerClient) {
@@ -405,7 +409,8 @@ export class RelayHandler {
     const connection = this.#connections.peek(req.socket);
     if (connection !== undefined) connection.pipeSide = true;
     const pump = source === undefined ? undefined : new Pump(source, this.#options.pipeBufferBytes, this.#buffer);
-    return { req, res, client, awaitsContinue, session: sessionOf(req.headers), pump, hold: undefined };
+    const holdMs = Math.min(this.#options.holdMs, waitMs ?? Infinity);
+    return { req, res, client, awaitsContinue, session: sessionOf(req.headers), pump, holdMs, hold: undefined };
   }
 
   /**
@@ -496,7 +501,7 @@ export class RelayHandler {
 
   /** Holds the party until its counterpart comes, and starts the pipe when this party completes it. */
   #await(pipe: Pipe, party: Party): void {
-    party.hold = setTimeout(() => this.#expire(pipe, party), this.#options.holdMs);
+    party.hold = setTimeout(() => this.#expire(pipe, party), party.holdMs);
     party.res.once('close', () => {
       if (pipe.state === 'waiting') this.#leaveWaiting(pipe, party, 'left-waiting');
     });
@@ -528,7 +533,7 @@ export class RelayHandler {
 
   #expire(pipe: Pipe, party: Party): void {
     if (pipe.state !== 'waiting') return;
-    const seconds = Math.round(this.#options.holdMs / 100) / 10;
+    const seconds = Math.round(party.holdMs / 100) / 10;
     const missing = party === pipe.sender ? 'no receiver' : 'no sender';
     this.#leaveWaiting(pipe, party, 'hold-expired');
     this.#refuse(party.req, party.res, 408, `${missing} connected within ${seconds} s`, 'hold-expired');

@@ -1,4 +1,4 @@
-import { PIPE_PREFIX, pipeNameProblem } from '../wire.js';
+import { MAX_WAIT_SECONDS, PIPE_PREFIX, WAIT_PARAM, pipeNameProblem } from '../wire.js';
 
 /**
  * Parsing of the request target into what the relay should do with it. Pure: no I/O, no state,
@@ -9,8 +9,16 @@ import { PIPE_PREFIX, pipeNameProblem } from '../wire.js';
 export const ASSET_PREFIX = '/_hoodycall/';
 export { PIPE_PREFIX, MAX_NAME_LENGTH, pipeNameProblem } from '../wire.js';
 
+/** A pipe request: its name, `?n=` (1 when absent) and `?wait=` in ms (undefined when absent). */
+export interface PipeTarget {
+  readonly kind: 'pipe';
+  readonly name: string;
+  readonly receivers: number;
+  readonly waitMs: number | undefined;
+}
+
 export type Target =
-  | { kind: 'pipe'; name: string; receivers: number }
+  | PipeTarget
   | { kind: 'page'; page: 'help' | 'healthz' | 'metrics' }
   /** A script of the browser page, `/_hoodycall/NAME` (see page.ts). */
   | { kind: 'asset'; name: string }
@@ -39,21 +47,32 @@ function splitTarget(url: string): { path: string; query: string } | undefined {
   return q === -1 ? { path: target, query: '' } : { path: target.slice(0, q), query: target.slice(q + 1) };
 }
 
-/** `n` from the query: absent means 1. Percent-encoding is not decoded, so only plain digits pass. */
-function receiversProblemOrCount(query: string, maxReceivers: number): number | string {
-  if (query === '') return 1;
-  let count = 1;
+/**
+ * `n` (absent: 1) and `wait` (seconds, 1 to MAX_WAIT_SECONDS, as the hosted pipe reads it; absent:
+ * undefined) from the query, or why they are wrong. Percent-encoding is not decoded, so only plain
+ * digits pass; other parameters are ignored.
+ */
+function pipeQuery(query: string, maxReceivers: number): { receivers: number; waitMs: number | undefined } | string {
+  let receivers = 1;
+  let waitMs: number | undefined;
+  if (query === '') return { receivers, waitMs };
   for (const pair of query.split('&')) {
     const eq = pair.indexOf('=');
     const key = eq === -1 ? pair : pair.slice(0, eq);
-    if (key !== 'n') continue;
     const value = eq === -1 ? '' : pair.slice(eq + 1);
-    if (!/^[1-9][0-9]{0,5}$/.test(value) || Number(value) > maxReceivers) {
-      return `n must be a whole number from 1 to ${maxReceivers}`;
+    if (key === 'n') {
+      if (!/^[1-9][0-9]{0,5}$/.test(value) || Number(value) > maxReceivers) {
+        return `n must be a whole number from 1 to ${maxReceivers}`;
+      }
+      receivers = Number(value);
+    } else if (key === WAIT_PARAM) {
+      if (!/^[1-9][0-9]{0,3}$/.test(value) || Number(value) > MAX_WAIT_SECONDS) {
+        return `wait must be a whole number of seconds from 1 to ${MAX_WAIT_SECONDS}`;
+      }
+      waitMs = Number(value) * 1000;
     }
-    count = Number(value);
   }
-  return count;
+  return { receivers, waitMs };
 }
 
 export function parseTarget(url: string, maxReceivers: number): Target {
@@ -69,7 +88,7 @@ export function parseTarget(url: string, maxReceivers: number): Target {
   const name = path.slice(PIPE_PREFIX.length);
   const problem = pipeNameProblem(name);
   if (problem !== undefined) return { kind: 'invalid', reason: problem };
-  const receivers = receiversProblemOrCount(query, maxReceivers);
-  if (typeof receivers === 'string') return { kind: 'invalid', reason: receivers };
-  return { kind: 'pipe', name, receivers };
+  const wanted = pipeQuery(query, maxReceivers);
+  if (typeof wanted === 'string') return { kind: 'invalid', reason: wanted };
+  return { kind: 'pipe', name, ...wanted };
 }

@@ -233,7 +233,7 @@ export function createUpgradeListener(handler: RelayHandler, options: { maxRecei
     const contentType = TALKER_PROTOCOLS[protocol] ?? 'application/octet-stream';
     server.handleUpgrade(req, socket, head, (ws) => {
       const source = new WebSocketSource(ws);
-      handler.acceptSender(req, talkerRequest(req.socket, contentType), new WebSocketReply(ws), source, target.name, target.receivers);
+      handler.acceptSender(req, talkerRequest(req.socket, contentType), new WebSocketReply(ws), source, target);
     });
   };
 }

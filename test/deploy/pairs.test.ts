@@ -25,12 +25,16 @@ async function pair(receiverUrl: string, senderUrl: string, body: Buffer, option
   const senderReq = open(senderUrl, { method: 'PUT', ...ca });
   senderReq.end(body);
   const sent = responseOf(senderReq).then(readReply);
+  // What each side was told by then, for the failure message.
+  const heard = { receiver: 'nothing', sender: 'nothing' };
+  void received.then((reply) => (heard.receiver = `${reply.status} ${reply.body.subarray(0, 120).toString()}`), () => undefined);
+  void sent.then((reply) => (heard.sender = `${reply.status} ${reply.body.subarray(0, 120).toString()}`), () => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       abandon(receiverReq);
       abandon(senderReq);
-      reject(new Error(`the pair ${receiverUrl} / ${senderUrl} did not meet within ${options.timeoutMs ?? 10_000} ms`));
+      reject(new Error(`the pair ${receiverUrl} / ${senderUrl} did not meet within ${options.timeoutMs ?? 10_000} ms (receiver: ${heard.receiver}; sender: ${heard.sender})`));
     }, options.timeoutMs ?? 10_000);
   });
   try {

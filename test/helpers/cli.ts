@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import type { Writable } from 'node:stream';
 
 /** bin/hoodycall.js at the repository root; this file runs from dist/test/helpers/. */
 export const BIN = fileURLToPath(new URL('../../../bin/hoodycall.js', import.meta.url));
@@ -26,10 +27,35 @@ export interface CliProcess {
   hasExited(): boolean;
 }
 
+/**
+ * The reaper of this test process's CLI children, for when the test process dies without ending its
+ * tests (killed at the file's --test-timeout): `t.after` never runs then, and a relay whose stdout
+ * closes goes on serving (it must: `serve | head -1`). One `sh` per test process, in a process group
+ * of its own, reads the children's pids on a pipe from us; when that pipe closes, which the kernel does
+ * when we die, it SIGKILLs those still running hoodycall (a pid's cmdline is checked, so a reused pid
+ * is left alone). A test that ends normally has already stopped its children: then it kills nothing.
+ */
+let reaper: Writable | undefined;
+function reapOnDeath(pid: number): void {
+  if (reaper === undefined) {
+    const script = 'pids=$(cat); for p in $pids; do grep -qs hoodycall "/proc/$p/cmdline" && kill -KILL "$p" 2>/dev/null; done; exit 0';
+    const child = spawn('sh', ['-c', script], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    child.unref();
+    const stdin = child.stdin;
+    if (stdin === null) return;
+    // The pipe must not keep our event loop alive; it closes when we exit, whatever way.
+    (stdin as Writable & { unref?: () => void }).unref?.();
+    stdin.on('error', () => undefined);
+    reaper = stdin;
+  }
+  reaper.write(`${pid}\n`);
+}
+
 /** Spawns `node bin/hoodycall.js ...args`; killed with SIGKILL when the test ends, if still running. */
 export function runCli(t: TestContext, args: readonly string[], options: { readonly env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const startedAt = Date.now();
   const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env === undefined ? {} : { env: options.env }) });
+  if (child.pid !== undefined) reapOnDeath(child.pid);
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));

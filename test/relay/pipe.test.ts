@@ -122,6 +122,31 @@ test('hold: a lonely sender gets 408 with its reason, even while its body keeps 
   await waitFor(() => relay.stats().waiting === 0, 'the pipe to be gone');
 });
 
+test('?wait=1: a side waits 1 s, not the whole hold; a wait longer than the hold is cut to the hold', async (t) => {
+  const { pipeUrl, relay } = await startRelay(t, { holdMs: 2_000 });
+  const started = Date.now();
+  const [short, long] = await Promise.all([
+    fetchReply(pipeUrl(uniqueName(), 'wait=1')).then((reply) => ({ reply, ms: Date.now() - started })),
+    fetchReply(pipeUrl(uniqueName(), 'n=1&wait=3600'), { method: 'PUT', body: 'early' }).then((reply) => ({ reply, ms: Date.now() - started })),
+  ]);
+  assert.equal(short.reply.status, 408);
+  assert.match(short.reply.body.toString(), /^\[ERROR\] no sender connected within 1 s\n$/);
+  assert.ok(short.ms >= 1_000 && short.ms < 1_800, `408 after ${short.ms} ms`);
+  assert.equal(long.reply.status, 408);
+  assert.match(long.reply.body.toString(), /no receiver connected within 2 s/);
+  assert.ok(long.ms >= 2_000 && long.ms < 2_800, `408 after ${long.ms} ms`);
+  assert.deepEqual(relay.stats(), { waiting: 0, streaming: 0 });
+});
+
+test('?wait= that is not 1-3600 whole seconds is refused with its reason', async (t) => {
+  const { pipeUrl } = await startRelay(t);
+  for (const wait of ['0', '3601', '1.5', '-1', '', '%31']) {
+    const reply = await fetchReply(pipeUrl(uniqueName(), `wait=${wait}`));
+    assert.equal(reply.status, 400, `wait=${wait}`);
+    assert.match(reply.body.toString(), /wait must be a whole number of seconds from 1 to 3600/, `wait=${wait}`);
+  }
+});
+
 test('?n=3 fans one sender out to three receivers, who must all arrive', async (t) => {
   const { pipeUrl, relay } = await startRelay(t);
   const name = uniqueName();

@@ -212,7 +212,7 @@ test('pipe names', async (t) => {
       fc.property(withoutQuery, (s) => {
         const target = parseTarget(`/api/v1/pipe/${s}`, 64);
         if (DOCUMENTED_NAME.test(s)) {
-          assert.deepEqual(target, { kind: 'pipe', name: s, receivers: 1 });
+          assert.deepEqual(target, { kind: 'pipe', name: s, receivers: 1, waitMs: undefined });
         } else {
           assert.equal(target.kind, 'invalid', `${JSON.stringify(s)} -> ${JSON.stringify(target)}`);
         }
