@@ -1,7 +1,7 @@
 /**
  * The mouth-to-ear latency benchmark: a real-time click generator feeds each pipeline, a detector
  * reads the decoded audio, and latency = click out − click in. All configs run in one process run,
- * interleaved over several rounds. See bench/README.md ("Latency benchmark").
+ * interleaved over several rounds. See bench/latency/README.md.
  *
  *   npm run bench:latency                          full run (about 6 minutes)
  *   npm run bench:latency -- --quick               1 round, few clicks (a smoke run)

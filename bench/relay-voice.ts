@@ -4,7 +4,7 @@
  * independent talkers' are. For each K and each setup (hoodycall, piping-server, the raw TCP ceiling,
  * two hoodycall relays behind the shipped nginx config): the setup's CPU per page, delivery latency
  * (p50/p99/max), pages lost, RSS per call, and the load generator's own CPU per page. See
- * bench/README.md, "Voice-shaped case".
+ * bench/relay/README.md, "Voice-shaped case".
  *
  *   npm run bench:voice                                   full run (about 12 minutes)
  *   npm run bench:voice -- --ks 250,1000 --setups hoodycall,piping-server --reps 1 --window 5

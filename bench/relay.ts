@@ -1,6 +1,6 @@
 /**
  * The relay benchmark: hoodycall's relay against piping-server (the reference) and a raw TCP relay (the
- * ceiling), in one run, interleaved, with several repetitions. See bench/README.md.
+ * ceiling), in one run, interleaved, with several repetitions. See bench/relay/README.md.
  *
  *   npm run bench:relay                      full run (about 5 minutes)
  *   npm run bench:relay -- --quick           small sizes, one repetition (a smoke run)

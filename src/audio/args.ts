@@ -2,7 +2,7 @@
  * Pure ffmpeg argument-list builders for `talk` (capture → Opus in Ogg on stdout) and `listen`
  * (Ogg on stdin → speaker or WAV). No process is started here; every function returns a fresh array.
  *
- * The flags that matter for latency (measured: bench/README.md, "Frames and pages" and "Latency"):
+ * The flags that matter for latency (measured: bench/latency/README.md and docs/decisions/2026-11-24-latency-frames-and-pages.md):
  * - talker: 10 ms Opus frames in 20 ms Ogg pages (the Ogg default holds ~1 s of packets per page), no input
  *   probing on a pipe input (`-probesize 32 -analyzeduration 0`), a small pulse capture fragment;
  * - listener: a forced input format (`-f ogg`, probing reads ≥ 2 KiB ≈ 0.4 s), `-fflags nobuffer`,
@@ -225,7 +225,7 @@ export function captureInputArgs(source: CaptureSource): string[] {
 
 /**
  * libopus in Ogg on stdout, pages flushed as soon as they are full so a listener never waits for one.
- * Measured (bench/README.md, "Frames and pages"): 10 ms frames in 20 ms pages are heard as early as
+ * Measured (docs/decisions/2026-11-24-latency-frames-and-pages.md): 10 ms frames in 20 ms pages are heard as early as
  * 20 ms frames on a pipe and ~20 ms earlier from a PulseAudio microphone (87 vs 108 ms device to
  * device), for the same 37 kbit/s on the wire; 10 ms pages (`lowLatency`) save ~13 ms more for
  * ~13 kbit/s of Ogg page headers. `-flush_packets 1` measured as a no-op on ffmpeg 5.1 pipes; kept

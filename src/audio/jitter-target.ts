@@ -1,6 +1,6 @@
 /**
- * The playout's target delay, from how late pages arrive: WebRTC NetEQ's approach
- * (notes/adaptive.md §1), on Ogg pages instead of RTP packets.
+ * The playout's target delay, from how late pages arrive: WebRTC NetEQ's approach (its delay
+ * manager's forgetting histogram), on Ogg pages instead of RTP packets.
  *
  * - Each audio page's **arrival delay** is how much later than the best recent page it came:
  *   `(arrival − media time) − min over the last 2 s of (arrival − media time)`, so a link's constant

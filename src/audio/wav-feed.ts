@@ -1,7 +1,7 @@
 /**
  * How a WAV that arrives on our stdin is handed on to ffmpeg: as a float WAV, read in small packets.
  *
- * Measured on ffmpeg 5.1 with 10 ms writes in real time (bench/README.md, "WAV on stdin"):
+ * Measured on ffmpeg 5.1 with 10 ms writes in real time (docs/decisions/2026-11-24-latency-wav-on-stdin.md):
  * - the raw demuxers (`-f s16le`) cut 1024-sample packets, so the encoder waits up to 21 ms at
  *   48 kHz for its input (newer ffmpeg aims at a tenth of a second per packet);
  * - the wav demuxer takes its packet size from `-max_size`, but for an integer-PCM WAV it first

@@ -7,9 +7,7 @@
 import { listen, stats, webCodecsAvailable, type ListenEnd } from './player.js';
 import { isSecretCode, openCode, type SealedCall } from './sealed.js';
 import { oggTalkAvailable, talk, talkAvailable, type TalkEnd } from './talker.js';
-
-const PIPE_PATH = '/api/v1/pipe/';
-const NAME = /^[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/;
+import { PIPE_PREFIX, pipeNameProblem } from '../protocol/names.js';
 
 type ListenState = 'idle' | 'waiting' | 'listening' | 'ended' | 'cut' | 'refused' | 'unauthenticated';
 type TalkState = 'idle' | 'waiting' | 'talking' | 'ended' | 'cut' | 'refused';
@@ -63,8 +61,8 @@ function decodedOrEmpty(fragment: string): string {
 
 /** The name comes from the pipe URL this page answers, else from #NAME or ?name=NAME. */
 function initialName(): { name: string; query: string } {
-  const at = location.pathname.indexOf(PIPE_PATH);
-  if (at !== -1) return { name: location.pathname.slice(at + PIPE_PATH.length), query: location.search };
+  const at = location.pathname.indexOf(PIPE_PREFIX);
+  if (at !== -1) return { name: location.pathname.slice(at + PIPE_PREFIX.length), query: location.search };
   const fromHash = decodedOrEmpty(location.hash.slice(1));
   const fromQuery = new URLSearchParams(location.search).get('name') ?? '';
   return { name: fromHash || fromQuery, query: '' };
@@ -77,8 +75,10 @@ nameInput.addEventListener('input', () => (query = ''));
 
 function currentName(): string | undefined {
   const name = nameInput.value.trim();
-  if (NAME.test(name) && name.length <= 128) return name;
-  note.textContent = 'A name is 1–128 characters of A–Z a–z 0–9 . _ ~ - (parts joined by /).';
+  // The relay's own rule (src/protocol/names.ts), so the page never dials a name the relay refuses.
+  const problem = pipeNameProblem(name);
+  if (problem === undefined) return name;
+  note.textContent = `Not a call name: ${problem}.`;
   return undefined;
 }
 
@@ -185,7 +185,7 @@ listenButton.addEventListener('click', () => {
   busy(true);
   setListen('waiting');
   listenLine.show('Waiting for the talker…', true);
-  history.replaceState(null, '', location.pathname.includes(PIPE_PATH) ? location.href : `#${name}`);
+  history.replaceState(null, '', location.pathname.includes(PIPE_PREFIX) ? location.href : `#${name}`);
   void callOf(name).then((call): Promise<ListenEnd> => {
     if ('problem' in call) return Promise.resolve({ kind: 'cut', reason: call.problem });
     return listen(pipeUrl(call.pipe, 'http'), output, signal, {

@@ -13,7 +13,7 @@ import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
-import { callShareLines, holdText, opusOf, placeName, sealableWhere, SECRET_HELP, startsMuted, WAIT_HELP, waitOf } from './plan.js';
+import { callShareLines, holdText, listenerOptions, type PipeAt, placeName, sealableWhere, SECRET_HELP, startsMuted, talkerOptions, WAIT_HELP, waitOf } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { delayParts, LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
@@ -74,32 +74,10 @@ export async function call(givenRoom: string | undefined, flags: CallFlags): Pro
     if (at.generated) process.stdout.write(callShareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
     const target = await playbackTarget({ output: flags.output, device: flags.speaker }, ffmpeg);
+    const pipeAt = (name: string): PipeAt => ({ url: pipeUrl(at.server, name), name });
     const sides = (role: Role, signals: SideSignals): { talker: Talker; listener: Listener } => ({
-      talker: new Talker({
-        ffmpegPath: ffmpeg.path,
-        source,
-        stdinAudio,
-        opus: opusOf(flags),
-        url: pipeUrl(at.server, pipeOf(at.name, role)),
-        name: pipeOf(at.name, role),
-        signal: signals.talk,
-        reconnect: flags.reconnect,
-        waitSeconds: waitOf(flags),
-        meter: status.live && source.kind === 'device',
-        sealed: at.secret?.call,
-      }),
-      listener: new Listener({
-        ffmpegPath: ffmpeg.path,
-        target,
-        decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
-        url: pipeUrl(at.server, pipeOf(at.name, otherRole(role))),
-        name: pipeOf(at.name, otherRole(role)),
-        signal: signals.listen,
-        reconnect: flags.reconnect,
-        waitSeconds: waitOf(flags),
-        maxDelayMs: flags.maxDelay,
-        sealed: at.secret?.call,
-      }),
+      talker: new Talker({ ...talkerOptions(flags, { ffmpegPath: ffmpeg.path, source, stdinAudio }, pipeAt(pipeOf(at.name, role)), signals.talk, status.live), sealed: at.secret?.call }),
+      listener: new Listener({ ...listenerOptions(flags, { ffmpegPath: ffmpeg.path, target }, pipeAt(pipeOf(at.name, otherRole(role))), signals.listen), sealed: at.secret?.call }),
     });
 
     status.state(`waiting for the other side in ${shown} (${at.server.origin} holds a call up to ${holdText(waitOf(flags))})`);

@@ -9,7 +9,7 @@ import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { delayBound, MAX_DELAY_HELP, wholeNumber } from './parse.js';
 import { playbackTarget } from './playback.js';
-import { holdText, placeName, sealableWhere, WAIT_HELP, waitOf } from './plan.js';
+import { holdText, listenerOptions, placeName, sealableWhere, WAIT_HELP, waitOf } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { delayParts, seconds, wireRate } from './status-text.js';
@@ -54,19 +54,7 @@ export async function listen(name: string, flags: ListenFlags): Promise<void> {
     const at = await sealableWhere(name, flags, process.env);
     const shown = placeName(at);
     const target = await playbackTarget(flags, ffmpeg);
-    const listener = new Listener({
-      ffmpegPath: ffmpeg.path,
-      target,
-      decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
-      url: at.url,
-      name: at.name,
-      signal: hangUp.signal,
-      reconnect: flags.reconnect !== false,
-      waitSeconds: waitOf(flags),
-      maxDelayMs: flags.maxDelay ?? DEFAULT_MAX_DELAY_MS,
-      record: flags.record,
-      sealed: at.secret?.call,
-    });
+    const listener = new Listener({ ...listenerOptions(flags, { ffmpegPath: ffmpeg.path, target }, at, hangUp.signal), record: flags.record, sealed: at.secret?.call });
     listener.on('connected', (gapMs) => {
       if (gapMs > 0) status.event(`back after a ${seconds(gapMs)} gap`);
       else status.event(`connected to ${shown}: listening`);

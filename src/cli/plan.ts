@@ -1,4 +1,7 @@
 import type { OpusOptions } from '../audio/args.js';
+import { DEFAULT_MAX_DELAY_MS } from '../audio/catch-up.js';
+import type { ListenerOptions } from '../session/listener.js';
+import type { TalkerOptions } from '../session/talker.js';
 import { DEFAULT_WAIT_SECONDS, generatePipeName, pipeUrl, PUBLIC_SERVER, resolveServer } from '../client/index.js';
 import { CODE_PREFIX, generateCode, MAX_WAIT_SECONDS, openCode, type SealedCall, secretCode } from '../wire.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -76,6 +79,61 @@ export const WAIT_HELP = `how long to wait for the other side, in seconds (1–$
 
 export function opusOf(flags: { readonly bitrate?: number | undefined; readonly lowLatency?: boolean | undefined }): OpusOptions {
   return { ...(flags.bitrate === undefined ? {} : { bitrateKbps: flags.bitrate }), lowLatency: flags.lowLatency === true };
+}
+
+/** The flags every dialing side has: `--no-reconnect`, `--wait`. */
+interface DialFlags {
+  readonly reconnect?: boolean | undefined;
+  readonly wait?: number | undefined;
+}
+
+/** Where one side dials: a pipe's URL and name (talk and listen: the one pipe; call: one of the room's two). */
+export interface PipeAt {
+  readonly url: URL;
+  readonly name: string;
+}
+
+/**
+ * A talking side's options (talk, call) from its flags and what the command found (ffmpeg, the
+ * capture source): one place, so talk and call cannot drift apart.
+ */
+export function talkerOptions(
+  flags: DialFlags & { readonly bitrate?: number | undefined; readonly lowLatency?: boolean | undefined },
+  found: Pick<TalkerOptions, 'ffmpegPath' | 'source' | 'stdinAudio'>,
+  pipe: PipeAt,
+  signal: AbortSignal,
+  /** A status line that shows the level meter. */
+  live: boolean,
+): TalkerOptions {
+  return {
+    ...found,
+    opus: opusOf(flags),
+    url: pipe.url,
+    name: pipe.name,
+    signal,
+    reconnect: flags.reconnect !== false,
+    waitSeconds: waitOf(flags),
+    meter: live && found.source.kind === 'device',
+  };
+}
+
+/** A listening side's options (listen, call) from its flags and what the command found (ffmpeg, the playback target). */
+export function listenerOptions(
+  flags: DialFlags & { readonly output?: string | undefined; readonly maxDelay?: number | undefined },
+  found: Pick<ListenerOptions, 'ffmpegPath' | 'target'>,
+  pipe: PipeAt,
+  signal: AbortSignal,
+): ListenerOptions {
+  return {
+    ...found,
+    decoderStdout: flags.output === '-' ? 'inherit' : 'ignore',
+    url: pipe.url,
+    name: pipe.name,
+    signal,
+    reconnect: flags.reconnect !== false,
+    waitSeconds: waitOf(flags),
+    maxDelayMs: flags.maxDelay ?? DEFAULT_MAX_DELAY_MS,
+  };
 }
 
 /** Push-to-talk starts with the microphone closed, as `--mute` does. */

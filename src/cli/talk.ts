@@ -8,7 +8,7 @@ import { asCliError } from './failures.js';
 import { HangUpSignal } from './hang-up.js';
 import { watchCallKeys } from './keys.js';
 import { wholeNumber } from './parse.js';
-import { holdText, opusOf, placeName, sealableWhere, SECRET_HELP, shareLines, startsMuted, WAIT_HELP, waitOf } from './plan.js';
+import { holdText, placeName, sealableWhere, SECRET_HELP, shareLines, startsMuted, talkerOptions, WAIT_HELP, waitOf } from './plan.js';
 import { MAX_WAIT_SECONDS } from '../wire.js';
 import { formatElapsed, Status } from './status.js';
 import { LevelTrail, rungLine, seconds, wireRate } from './status-text.js';
@@ -29,7 +29,7 @@ export interface TalkFlags {
   secret?: boolean;
 }
 
-/** `--low-latency` for talk, call and echo (measured: bench/README.md, "Frames and pages"). */
+/** `--low-latency` for talk, call and echo (measured: docs/decisions/2026-11-24-latency-frames-and-pages.md). */
 export const LOW_LATENCY_HELP = '10 ms Ogg pages and Opus lowdelay: ~13 ms less delay for ~13 kbit/s more on the wire';
 
 export function registerTalk(program: Command): void {
@@ -67,19 +67,7 @@ export async function talk(givenName: string | undefined, flags: TalkFlags): Pro
     // The other side needs these lines whoever chose the name; --quiet with a name you chose needs none.
     if (at.generated || flags.quiet !== true) process.stdout.write(shareLines(at));
     const { source, stdinAudio } = await captureSource(flags, ffmpeg);
-    const talker = new Talker({
-      ffmpegPath: ffmpeg.path,
-      source,
-      stdinAudio,
-      opus: opusOf(flags),
-      url: at.url,
-      name: at.name,
-      signal: hangUp.signal,
-      reconnect: flags.reconnect !== false,
-      waitSeconds: waitOf(flags),
-      meter: status.live && source.kind === 'device',
-      sealed: at.secret?.call,
-    });
+    const talker = new Talker({ ...talkerOptions(flags, { ffmpegPath: ffmpeg.path, source, stdinAudio }, at, hangUp.signal, status.live), sealed: at.secret?.call });
     talker.muted = startsMuted(flags);
     if (flags.input !== '-') keys = watchCallKeys(process.stdin, { pushToTalk: flags.pushToTalk === true, onChange: (muted) => (talker.muted = muted) });
     const levels = new LevelTrail();

@@ -181,6 +181,7 @@ export class RelayHandler {
     const close = (): void => {
       socket.destroy();
     };
+    sender.res.tearingDown?.();
     sender.res.end(`[ERROR] ${reason}; the receivers were cut off after ${pipe.bytes} bytes\n`, close);
     setTimeout(close, SENDER_LINGER_MS).unref();
     sender.pump.abort();
@@ -613,6 +614,7 @@ export class RelayHandler {
         : pipe.outcome === 'shutdown'
           ? '[ERROR] the relay is shutting down\n'
           : `[ERROR] the receiver left after ${pipe.bytes} bytes\n`;
+    sender.res.tearingDown?.();
     sender.res.end(text, close);
     setTimeout(close, SENDER_LINGER_MS).unref();
   }

@@ -3,8 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 /**
  * Whether a GET is a browser opening the URL as a page (typing it, following a link) rather than a
  * player or a script fetching the bytes. Chromium's navigation to a one-shot pipe would consume it:
- * it reads a little, drops the connection, then its built-in player GETs again and finds nothing
- * (notes/browser.md). Such requests get the listen page, which makes the one pipe GET itself.
+ * it reads a little, drops the connection, then its built-in player GETs again and finds nothing.
+ * Such requests get the listen page, which makes the one pipe GET itself.
  *
  * - `Sec-Fetch-Dest: document` (or a frame) is sent by every current browser on navigation, and never
  *   by fetch(), `<audio>`, curl, mpv or ffmpeg.

@@ -1,6 +1,8 @@
 /**
- * The browser page: one HTML document (from here) and its script (src/browser, compiled by
- * tsconfig.browser.json into dist/src/browser, read from there at run time). The same page answers a
+ * The browser page: one HTML document (from here) and its scripts (src/browser and what it shares
+ * with Node: the Ogg codec, src/ogg, and the name rule, src/protocol/names.ts; compiled by tsconfig.browser.json into dist/page/, read from there at
+ * run time and served as /_hoodycall/browser/app.js, /_hoodycall/ogg/page.js and so on: the same
+ * tree as the sources, so the modules' relative imports resolve as they were written). The same page answers a
  * browser opening `/` and a browser opening a pipe URL; it takes no pipe slot, its script makes the
  * one GET (or WebSocket) itself.
  */
@@ -9,9 +11,21 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { SAFETY_HEADERS } from './headers.js';
 
 /** The scripts the page loads, and only these: the asset path is never mapped onto the file system. */
-export const ASSET_NAMES: readonly string[] = ['app.js', 'player.js', 'talker.js', 'ogg.js', 'sealed.js'];
+export const ASSET_NAMES: readonly string[] = [
+  'browser/app.js',
+  'browser/player.js',
+  'browser/talker.js',
+  'browser/ogg.js',
+  'browser/sealed.js',
+  'ogg/page.js',
+  'ogg/opus.js',
+  'ogg/stream.js',
+  'ogg/writer.js',
+  'protocol/names.js',
+];
 
-const ASSET_DIR = new URL('../browser/', import.meta.url);
+/** dist/page/ (this file runs from dist/src/relay/). */
+const ASSET_DIR = new URL('../../page/', import.meta.url);
 
 /**
  * The page runs the relay's own script and nothing else: no inline script, no other origin, no
@@ -77,7 +91,7 @@ export function pageHtml(path: string): string {
   meter { width: 100%; height: 1rem; }
   #note, footer { color: #666; font-size: .9rem; }
 </style>
-<script type="module" src="${root}_hoodycall/app.js"></script>
+<script type="module" src="${root}_hoodycall/browser/app.js"></script>
 </head>
 <body>
 <main>

@@ -24,6 +24,11 @@ export interface PartyResponse {
   writeHead(status: number, headers: OutgoingHttpHeaders): unknown;
   write(text: string): unknown;
   end(body?: string | Buffer, callback?: () => void): unknown;
+  /**
+   * The relay is about to end this sender's response with a reason: it tore the pipe down. An HTTP
+   * response needs no word of it (the reason line says it); a WebSocket closes with 4000, not 1000.
+   */
+  tearingDown?(): void;
   destroy(): unknown;
   once(event: 'close', listener: () => void): unknown;
 }

@@ -3,15 +3,8 @@
  * talks over a WebSocket to the pipe's own URL, and the relay makes that socket the pipe's sender,
  * as if it had PUT. Listeners cannot tell: `hoodycall listen`, `curl | mpv` and other pages hear it.
  *
- * Protocol: `GET /api/v1/pipe/NAME[?n=K]` with `Upgrade: websocket` and the subprotocol
- * `hoodycall.ogg`, `hoodycall.webm` or `hoodycall.sealed`, which fixes the Content-Type receivers get (audio/ogg,
- * audio/webm; nothing else can be sent this way). Binary messages are the stream's bytes. The relay
- * sends the sender's status lines as text messages (`[INFO] connected to the receiver, streaming` is
- * the go-ahead, as a PUT's 200). A close with 1000 from the talker ends the stream cleanly; any other
- * close, or a lost connection, aborts it (receivers see an incomplete body, as for a vanished PUT).
- * The relay closes with 1000 after `[INFO] done`, with 4000 + HTTP status for a refusal (4409 busy,
- * 4408 nobody came, 4429/4503 limits), and 4000 when it tore a streaming pipe down (listener left,
- * idle, shutdown); the last text message says why.
+ * The protocol (subprotocols, messages, close codes) is written down once, for other clients, in
+ * docs/protocol.md ("WebSocket talkers"); TALKER_PROTOCOLS and the CLOSE_ codes below are it in code.
  *
  * Origins: a talker's page must be the relay's own (its Origin names the host the request was sent
  * to) or one listed in `allowOrigins`; a client that sends no Origin (not a browser) may talk too.
@@ -107,6 +100,7 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
   writableEnded = false;
   readonly #ws: WebSocket;
   #status = 200;
+  #tornDown = false;
 
   constructor(ws: WebSocket) {
     super();
@@ -125,6 +119,10 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
     return this;
   }
 
+  tearingDown(): void {
+    this.#tornDown = true;
+  }
+
   write(text: string): boolean {
     if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(text);
     return true;
@@ -138,7 +136,7 @@ class WebSocketReply extends EventEmitter implements PartyResponse {
       return this;
     }
     if (text !== '') this.#ws.send(text);
-    const code = this.#status !== 200 ? CLOSE_TORN_DOWN + this.#status : text.startsWith('[ERROR]') ? CLOSE_TORN_DOWN : CLOSE_DONE;
+    const code = this.#status !== 200 ? CLOSE_TORN_DOWN + this.#status : this.#tornDown ? CLOSE_TORN_DOWN : CLOSE_DONE;
     if (callback !== undefined) this.#ws.once('close', callback);
     this.#ws.close(code, closeReason(text));
     return this;

@@ -31,3 +31,16 @@ test('a malformed #fragment neither kills the page nor becomes the name; a name 
   await page.goto(`${running.url.origin}/#room%2Fa`);
   assert.equal(await page.inputValue('#name'), 'room/a');
 });
+
+test("the page checks a typed name by the relay's own rule: a '..' part is refused before any request", async (t) => {
+  const browser = await launchChromium(t);
+  if (browser === null) return;
+  const running = await startRelay(t);
+  const page = await browser.newPage();
+  await page.goto(`${running.url.origin}/`);
+  await page.waitForFunction(() => (globalThis as { hoodycall?: unknown }).hoodycall !== undefined);
+  await page.fill('#name', `${uniqueName('room')}/..`);
+  await page.click('#listen');
+  assert.match(await page.textContent('#note') ?? '', /'\.' or '\.\.' part/);
+  assert.equal(running.relay.stats().waiting, 0, 'no GET was made');
+});

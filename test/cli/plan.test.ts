@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
-import { callShareLines, holdText, opusOf, sealableWhere, serverFlag, shareLines, startsMuted, waitOf, where } from '../../src/cli/plan.js';
+import { callShareLines, holdText, listenerOptions, opusOf, sealableWhere, serverFlag, shareLines, startsMuted, talkerOptions, waitOf, where } from '../../src/cli/plan.js';
 import { CliError } from '../../src/cli/exit-codes.js';
 import { generateCode, openCode } from '../../src/wire.js';
 import { BadNameError, BadServerError } from '../../src/client/index.js';
@@ -29,6 +29,39 @@ test('flags to options', () => {
   assert.deepEqual([startsMuted({}), startsMuted({ mute: true }), startsMuted({ pushToTalk: true })], [false, true, true]);
   assert.deepEqual([waitOf({}), waitOf({ wait: 60 })], [300, 60]);
   assert.deepEqual([holdText(300), holdText(90), holdText(3600)], ['5 min', '90 s', '60 min']);
+});
+
+test('a talking and a listening side from their flags: talk, listen and call build them the same way', () => {
+  const pipe = { url: new URL('http://relay/api/v1/pipe/room/a'), name: 'room/a' };
+  const signal = new AbortController().signal;
+  const device = { kind: 'device', backend: 'pulse' } as const;
+  const file = { kind: 'file', path: 'a.wav' } as const;
+  const rows: [Parameters<typeof talkerOptions>[0], typeof device | typeof file, boolean, { reconnect: boolean; waitSeconds: number; meter: boolean; lowLatency: boolean }][] = [
+    [{}, device, true, { reconnect: true, waitSeconds: 300, meter: true, lowLatency: false }],
+    [{ reconnect: false, wait: 30, lowLatency: true }, device, true, { reconnect: false, waitSeconds: 30, meter: true, lowLatency: true }],
+    [{}, device, false, { reconnect: true, waitSeconds: 300, meter: false, lowLatency: false }],
+    [{}, file, true, { reconnect: true, waitSeconds: 300, meter: false, lowLatency: false }],
+  ];
+  for (const [flags, source, live, expected] of rows) {
+    const options = talkerOptions(flags, { ffmpegPath: '/ff', source, stdinAudio: undefined }, pipe, signal, live);
+    assert.deepEqual(
+      { reconnect: options.reconnect, waitSeconds: options.waitSeconds, meter: options.meter, lowLatency: options.opus.lowLatency },
+      expected,
+      JSON.stringify([flags, source.kind, live]),
+    );
+    assert.equal(options.url, pipe.url);
+    assert.equal(options.signal, signal);
+  }
+  const target = { kind: 'wav', path: '-' } as const;
+  const listenRows: [Parameters<typeof listenerOptions>[0], { decoderStdout: string; reconnect: boolean; maxDelayMs: number | null | undefined }][] = [
+    [{}, { decoderStdout: 'ignore', reconnect: true, maxDelayMs: 1000 }],
+    [{ output: '-', maxDelay: 0, reconnect: false }, { decoderStdout: 'inherit', reconnect: false, maxDelayMs: 0 }],
+    [{ output: 'x.wav', maxDelay: 250 }, { decoderStdout: 'ignore', reconnect: true, maxDelayMs: 250 }],
+  ];
+  for (const [flags, expected] of listenRows) {
+    const options = listenerOptions(flags, { ffmpegPath: '/ff', target }, pipe, signal);
+    assert.deepEqual({ decoderStdout: options.decoderStdout, reconnect: options.reconnect, maxDelayMs: options.maxDelayMs }, expected, JSON.stringify(flags));
+  }
 });
 
 test('share lines: what the other side runs, --server only when it is not the public pipe', () => {

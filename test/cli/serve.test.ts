@@ -116,10 +116,10 @@ test('serve: its one stdout line, its pages and a pipe', async (t) => {
 
 test('SIGTERM: waiting sides get 503, streaming pipes may finish, exit 0', async (t) => {
   await t.test('a streaming pipe that finishes within the grace ends cleanly', async (t) => {
-    const serve = await startServe(t, LOCAL);
+    const serve = await startServe(t, [...LOCAL, '--metrics-token', METRICS_TOKEN]);
     const waiting = hold(serve.pipeUrl(uniqueName('waiting')));
     const pipe = await streamingPipe(serve);
-    await sleep(100);
+    await metricBecomes(serve, /^hoodycall_pipes\{state="waiting"\} (\d+)$/m, (n) => n === 1);
 
     const signalledAt = Date.now();
     serve.child.kill('SIGTERM');
@@ -134,7 +134,7 @@ test('SIGTERM: waiting sides get 503, streaming pipes may finish, exit 0', async
     const before = pipe.received().length;
     for (let i = 0; i < 5; i++) {
       pipe.sender.write(`after the signal ${i}\n`);
-      await sleep(100);
+      await waitFor(() => pipe.received().toString().endsWith(`after the signal ${i}\n`), `write ${i} after SIGTERM at the receiver`);
     }
     assert.ok(pipe.received().length > before, 'bytes sent after SIGTERM reach the receiver');
     assert.ok(!serve.hasExited(), 'the relay waits for the streaming pipe');
@@ -241,10 +241,9 @@ test('serve: --hold and the access log', async (t) => {
     assert.equal((await hold(serve.pipeUrl(uniqueName('alone'))).reply).status, 408);
     const name = uniqueName('quiet');
     const receiver = hold(serve.pipeUrl(name));
-    await sleep(50);
     assert.equal((await fetchReply(serve.pipeUrl(name), { method: 'PUT', body: 'hush' })).status, 200);
     assert.equal((await receiver.reply).body.toString(), 'hush');
-    await sleep(100);
+    // A pipe's log line is written when it ends, before the relay exits: stderr at exit would hold it.
     serve.child.kill('SIGTERM');
     assert.equal((await serve.exited).code, 0);
     assert.doesNotMatch(serve.stderr(), ACCESS_LOG_LINE);
@@ -270,7 +269,6 @@ test('serve 2>&1 | head -1: when its output is closed, the relay goes on serving
   for (let i = 0; i < 3; i++) {
     const name = uniqueName('epipe');
     const receiver = hold(pipeUrl(name));
-    await sleep(50);
     assert.equal((await fetchReply(pipeUrl(name), { method: 'PUT', body: `pair ${i}` })).status, 200);
     assert.equal((await receiver.reply).body.toString(), `pair ${i}`);
   }

@@ -186,7 +186,7 @@ async function ffmpegChildOf(parent: number | undefined): Promise<number> {
 }
 
 test('while waiting, talk --input - and listen --output - have their ffmpeg started; ctrl-C or a 408 then leaves none', { timeout: 20_000 }, async (t) => {
-  // Started early so that their start-up does not become delay (bench/README.md, "WAV on stdin").
+  // Started early so that their start-up does not become delay (docs/decisions/2026-11-24-latency-ffmpeg-prestarted.md).
   const relay = await startServe(t, ['--host', '127.0.0.1', '--port', '0', '--hold', '2']);
   const talker = execa(process.execPath, [BIN, 'talk', uniqueName(), '--server', relay.url.origin, '--input', '-'], { stdin: 'pipe', reject: false });
   t.after(() => talker.kill('SIGKILL'));

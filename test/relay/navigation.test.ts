@@ -4,7 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { isBrowserNavigation } from '../../src/relay/navigation.js';
-import { relativeRoot } from '../../src/relay/page.js';
+import { ASSET_NAMES, relativeRoot } from '../../src/relay/page.js';
 import { curl, fetchReply } from '../helpers/http.js';
 import { startRelay, uniqueName } from '../helpers/relay.js';
 
@@ -43,7 +43,7 @@ test('a navigation of a pipe URL gets the page and takes no slot; the next GET i
   assert.equal(page.status, 200);
   assert.match(String(page.headers['content-type']), /^text\/html/);
   assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
-  assert.match(page.body.toString(), /<script type="module" src="\.\.\/\.\.\/\.\.\/_hoodycall\/app\.js">/);
+  assert.match(page.body.toString(), /<script type="module" src="\.\.\/\.\.\/\.\.\/_hoodycall\/browser\/app\.js">/);
   assert.deepEqual(relay.stats(), { waiting: 0, streaming: 0 });
   const receiver = fetchReply(url, { headers: { accept: '*/*' } });
   await fetchReply(url, { method: 'PUT', body: 'bytes', headers: { 'content-type': 'audio/ogg' } });
@@ -58,7 +58,7 @@ test('curl keeps the plain-text help on / and raw bytes on a pipe; a browser get
   assert.match(help.stdout.toString(), /^hoodycall relay: a plain HTTP pipe/);
   const page = await fetchReply(`${url.origin}/`, { headers: CHROME_NAVIGATION });
   assert.match(page.body.toString(), /<title>hoodycall<\/title>/);
-  assert.match(page.body.toString(), /src="\.\/_hoodycall\/app\.js"/);
+  assert.match(page.body.toString(), /src="\.\/_hoodycall\/browser\/app\.js"/);
   const name = uniqueName();
   const receiving = curl(['-sS', pipeUrl(name)]);
   await fetchReply(pipeUrl(name), { method: 'PUT', body: 'raw' });
@@ -67,13 +67,15 @@ test('curl keeps the plain-text help on / and raw bytes on a pipe; a browser get
 
 test('the page scripts are served from the build; nothing else under /_hoodycall/', async (t) => {
   const { url } = await startRelay(t);
-  for (const name of ['app.js', 'player.js', 'talker.js', 'ogg.js']) {
+  for (const name of ASSET_NAMES) {
     const reply = await fetchReply(`${url.origin}/_hoodycall/${name}`);
     assert.equal(reply.status, 200, name);
     assert.match(String(reply.headers['content-type']), /^text\/javascript/);
     assert.ok(reply.body.length > 500, `${name} is ${reply.body.length} bytes`);
   }
   assert.equal((await fetchReply(`${url.origin}/_hoodycall/index.js`)).status, 404);
+  assert.equal((await fetchReply(`${url.origin}/_hoodycall/app.js`)).status, 404);
+  assert.equal((await fetchReply(`${url.origin}/_hoodycall/ogg/page.d.ts`)).status, 404);
   assert.equal((await fetchReply(`${url.origin}/_hoodycall/..%2F..%2Fpackage.json`)).status, 404);
-  assert.equal((await fetchReply(`${url.origin}/_hoodycall/app.js`, { method: 'PUT', body: 'x' })).status, 405);
+  assert.equal((await fetchReply(`${url.origin}/_hoodycall/browser/app.js`, { method: 'PUT', body: 'x' })).status, 405);
 });

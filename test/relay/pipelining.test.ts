@@ -178,6 +178,8 @@ test('/metrics: private by default, behind a bearer token, or on a listener of i
     const scrape = async (): Promise<string> =>
       (await fetchReply(`${running.url.origin}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).body.toString();
     const busy = /^hoodycall_rejections_total\{reason="busy"\} (\d+)$/m;
+    // The render interval is read from Date.now(): mocked, so the test steps across the second.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const first = await scrape();
     assert.doesNotMatch(first, busy);
     // A rejection between two scrapes: the cached text does not show it yet.
@@ -189,7 +191,9 @@ test('/metrics: private by default, behind a bearer token, or on a listener of i
     assert.equal((await fetchReply(running.pipeUrl(name))).status, 409);
     const again = await Promise.all(Array.from({ length: 50 }, scrape));
     for (const text of again) assert.equal(text, first);
-    await sleep(1_100);
+    t.mock.timers.tick(999);
+    assert.equal(await scrape(), first, 'still the same text 999 ms later');
+    t.mock.timers.tick(1);
     assert.match(await scrape(), busy, 'a second later the new count shows');
     waiting.destroy();
   });

@@ -83,11 +83,11 @@ test('an unknown expectation gets 417', async (t) => {
 });
 
 test('HTTP/1.0 sender and receiver (curl -0) transfer intact', async (t) => {
-  const { pipeUrl } = await startRelay(t);
+  const { pipeUrl, relay } = await startRelay(t);
   const url = pipeUrl(uniqueName());
   const { file, data } = await tempFile(t, 1_000_000);
   const receiver = curl(['-0', url]);
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the receiver to wait');
   const sender = await curl(['-0', '-T', file, url]);
   const received = await receiver;
   assert.equal(sender.exitCode, 0);
@@ -100,10 +100,10 @@ test('HTTP/1.0 sender and receiver (curl -0) transfer intact', async (t) => {
 });
 
 test('HTTP/1.0 receiver: the relay answers with a sized or close-delimited body', async (t) => {
-  const { pipeUrl, url } = await startRelay(t);
+  const { pipeUrl, url, relay } = await startRelay(t);
   const name = uniqueName();
   const receiving = rawExchange(Number(url.port), `GET /api/v1/pipe/${name} HTTP/1.0\r\n\r\n`, { waitMs: 3_000 });
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the receiver to wait');
   const sender = open(pipeUrl(name), { method: 'PUT' });
   sender.write('one ');
   await sleep(50);
@@ -116,10 +116,10 @@ test('HTTP/1.0 receiver: the relay answers with a sized or close-delimited body'
 });
 
 test('HTTP/1.0 receiver sees an aborted sender as a short body when the length was known', async (t) => {
-  const { pipeUrl } = await startRelay(t);
+  const { pipeUrl, relay } = await startRelay(t);
   const url = pipeUrl(uniqueName());
   const receiver = curl(['-0', '-o', '/dev/null', url]);
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the receiver to wait');
   const sender = open(url, { method: 'PUT', headers: { 'content-length': '100000' } });
   sender.on('error', () => undefined);
   sender.write(randomBytes(20_000));

@@ -6,7 +6,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { connectRaw, rawRequest, watch, type WatchedSocket } from '../helpers/raw.js';
-import { sleep, startRelay, uniqueName, waitFor } from '../helpers/relay.js';
+import { startRelay, uniqueName, waitFor } from '../helpers/relay.js';
 
 const SESSION = 'Vh3c9bQ2xLk7PzR1mN8wTg';
 const OTHER = 'Qa0ZlU6eYt4Rw2Ps9Dn7Kc';
@@ -26,11 +26,11 @@ const wholePut = (name: string, body: string): string =>
   `PUT /api/v1/pipe/${name} HTTP/1.1\r\nHost: relay\r\nContent-Type: audio/ogg\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
 
 test('a waiting receiver is replaced by its own caller; anyone else still finds the pipe busy', async (t) => {
-  const { url, log } = await startRelay(t);
+  const { url, log, relay } = await startRelay(t);
   const port = Number(url.port);
   const name = uniqueName();
   const old = await open(port, get(name, SESSION));
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the receiver waiting');
   for (const session of [OTHER, undefined, 'short']) {
     const stranger = await rawRequest(port, get(name, session).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
     assert.equal(stranger.status, 409, `session ${session}`);
@@ -68,12 +68,12 @@ test('a streaming pipe whose receiver comes back ends for both sides, and the ne
 });
 
 test('a sender that comes back replaces itself, waiting or streaming; its receiver gets a cut body and dials again', async (t) => {
-  const { url } = await startRelay(t);
+  const { url, relay } = await startRelay(t);
   const port = Number(url.port);
 
   const waitingName = uniqueName();
   const waiting = await open(port, streamingPut(waitingName, SESSION));
-  await sleep(100);
+  await waitFor(() => relay.stats().waiting === 1, 'the sender waiting');
   const busy = await rawRequest(port, streamingPut(waitingName, OTHER).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
   assert.equal(busy.status, 409);
   const again = await open(port, streamingPut(waitingName, SESSION) + chunk('after') + '0\r\n\r\n');
@@ -97,23 +97,39 @@ test('a sender that comes back replaces itself, waiting or streaming; its receiv
 });
 
 test('a streaming sender with a session id hears from the relay every 2 s; one without (curl) gets only the usual lines', async (t) => {
+  // Heartbeats ride the relay's once-a-second sweep (a setInterval): its clock is mocked, so the test
+  // steps through sweeps instead of sleeping through them. Sockets and everything else stay real.
+  t.mock.timers.enable({ apis: ['setInterval'] });
   const { url } = await startRelay(t);
   const port = Number(url.port);
   for (const session of [SESSION, undefined]) {
     const name = uniqueName();
     const receiver = await open(port, get(name));
     const sender = await open(port, streamingPut(name, session) + chunk('audio'));
-    await sleep(4_500);
+    await waitFor(() => receiver.text().includes('audio'), 'the chunk at the receiver');
+    const beats = (): number => (sender.text().match(/\[INFO\] 5 bytes so far\n/g) ?? []).length;
+    if (session !== undefined) {
+      assert.match(sender.text(), /\r\nhoodycall-heartbeat-ms: 2000\r\n/i);
+      t.mock.timers.tick(1_000);
+      t.mock.timers.tick(1_000);
+      await waitFor(() => beats() === 1, 'the first heartbeat, at the second sweep');
+      t.mock.timers.tick(1_000);
+      t.mock.timers.tick(1_000);
+      await waitFor(() => beats() === 2, 'the second heartbeat, two sweeps later');
+    } else {
+      for (let sweep = 0; sweep < 4; sweep++) t.mock.timers.tick(1_000);
+    }
+    sender.socket.end('0\r\n\r\n');
+    await waitFor(() => sender.text().includes('[INFO] done, 5 bytes'), "the sender's last line");
+    await waitFor(() => receiver.text().endsWith('0\r\n\r\n'), "the receiver's clean end");
     const text = sender.text();
     if (session === undefined) {
       assert.doesNotMatch(text, /hoodycall-heartbeat-ms/i);
       assert.doesNotMatch(text, /so far/);
     } else {
-      assert.match(text, /\r\nhoodycall-heartbeat-ms: 2000\r\n/i);
-      const beats = text.match(/\[INFO\] 5 bytes so far\n/g) ?? [];
-      assert.ok(beats.length >= 1 && beats.length <= 3, `${beats.length} heartbeats in 4.5 s: ${JSON.stringify(text)}`);
+      assert.equal(beats(), 2, `one heartbeat every second sweep: ${JSON.stringify(text)}`);
     }
-    sender.socket.end('0\r\n\r\n');
-    await Promise.all([sender.result(2_000), receiver.result(2_000)]);
+    sender.socket.destroy();
+    receiver.socket.destroy();
   }
 });
