@@ -1,8 +1,10 @@
 /**
  * Sealed calls: the secret code, what both ends derive from it, and the stream format (docs/sealed.md).
- * One module for the CLI and the page: it uses only WebCrypto (`crypto.subtle`, in Node 20 and every
- * browser), TextEncoder and typed arrays. It lives in src/browser because the relay serves that
- * directory's compiled scripts to the page as they are; Node imports it through src/protocol/sealed.ts.
+ * It uses only WebCrypto (`crypto.subtle`, in Node 20 and every browser), TextEncoder and typed arrays,
+ * and lives in src/browser because the relay serves that directory's compiled scripts to the page as
+ * they are; Node imports it through src/protocol/sealed.ts. The CLI seals and opens records with
+ * node:crypto instead (src/session/node-sealer.ts, the same bytes, without WebCrypto's per-record cost
+ * in Node): a change to the format here changes there too.
  *
  * The relay sees a pipe name derived from the code (HKDF, one-way) and records it cannot open: each
  * record is one AES-256-GCM message under a key derived from the code and a random salt sent once per
