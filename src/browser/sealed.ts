@@ -1,8 +1,10 @@
 /**
  * Sealed calls: the secret code, what both ends derive from it, and the stream format (docs/sealed.md).
- * One module for the CLI and the page: it uses only WebCrypto (`crypto.subtle`, in Node 20 and every
- * browser), TextEncoder and typed arrays. It lives in src/browser because the relay serves that
- * directory's compiled scripts to the page as they are; Node imports it through src/protocol/sealed.ts.
+ * It uses only WebCrypto (`crypto.subtle`, in Node 20 and every browser), TextEncoder and typed arrays,
+ * and lives in src/browser because the relay serves that directory's compiled scripts to the page as
+ * they are; Node imports it through src/protocol/sealed.ts. The CLI seals and opens records with
+ * node:crypto instead (src/session/node-sealer.ts, the same bytes, without WebCrypto's per-record cost
+ * in Node): a change to the format here changes there too.
  *
  * The relay sees a pipe name derived from the code (HKDF, one-way) and records it cannot open: each
  * record is one AES-256-GCM message under a key derived from the code and a random salt sent once per
@@ -25,12 +27,12 @@ const CODE_SHAPE = new RegExp(`^${CODE_PREFIX}[${ALPHABET}]{${CODE_GROUP_LENGTH}
 
 /** The stream header's first bytes: the format and its version (never `OggS`). */
 export const SEALED_MAGIC = new TextEncoder().encode('HCSEAL01');
-const SALT_BYTES = 16;
-const CHECK_BYTES = 16;
+export const SALT_BYTES = 16;
+export const CHECK_BYTES = 16;
 /** Magic, salt, key check. */
 export const HEADER_BYTES = SEALED_MAGIC.length + SALT_BYTES + CHECK_BYTES;
-const LENGTH_BYTES = 4;
-const TAG_BYTES = 16;
+export const LENGTH_BYTES = 4;
+export const TAG_BYTES = 16;
 /**
  * The largest record's plaintext: an Ogg page is at most 65,307 bytes, and a connection's first record
  * carries the header pages with the first audio page. A larger length is not ours: the reader stops
@@ -39,6 +41,9 @@ const TAG_BYTES = 16;
 export const MAX_PLAINTEXT_BYTES = 256 * 1024;
 
 const LABEL = 'hoodycall sealed v1';
+/** HKDF `info` of a connection's record key and of its key check (docs/sealed.md). */
+export const RECORD_KEY_INFO = 'record key';
+export const KEY_CHECK_INFO = 'key check';
 const utf8 = (text: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(text);
 
 /** A fresh code: 140 bits from the platform's CSPRNG (`sealed-k7m2-9qxd-…`, seven groups of four). */
@@ -86,8 +91,8 @@ function hex(bytes: Uint8Array): string {
 /** The connection's key and the key check its header carries, both from the code and the salt. */
 async function connectionKeys(call: SealedCall, salt: Uint8Array<ArrayBuffer>): Promise<{ key: SecretKey; check: Uint8Array<ArrayBuffer> }> {
   const [key, check] = await Promise.all([
-    crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info: utf8('record key') }, call.secret, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']),
-    crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: utf8('key check') }, call.secret, CHECK_BYTES * 8),
+    crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt, info: utf8(RECORD_KEY_INFO) }, call.secret, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']),
+    crypto.subtle.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt, info: utf8(KEY_CHECK_INFO) }, call.secret, CHECK_BYTES * 8),
   ]);
   return { key, check: new Uint8Array(check) };
 }
@@ -100,7 +105,7 @@ export function recordNonce(counter: number): Uint8Array<ArrayBuffer> {
 }
 
 /** Associated data of record `counter`: the connection's header, then the counter (8 bytes, big-endian). */
-function recordAad(header: Uint8Array, counter: number): Uint8Array<ArrayBuffer> {
+export function recordAad(header: Uint8Array, counter: number): Uint8Array<ArrayBuffer> {
   const aad = new Uint8Array(header.length + 8);
   aad.set(header);
   new DataView(aad.buffer).setBigUint64(header.length, BigInt(counter));
@@ -163,6 +168,14 @@ export class SealError extends Error {
   }
 }
 
+/** The failures of an opener, one place for their words (the CLI's node:crypto opener says the same). */
+export const sealErrors = {
+  notSealed: () => new SealError('not-sealed', 'the stream is not a sealed call'),
+  wrongCode: () => new SealError('wrong-code', 'the talker sealed this call with another code'),
+  impossibleLength: (counter: number) => new SealError('tampered', `record ${counter} has an impossible length: the stream was changed`),
+  unauthentic: (counter: number) => new SealError('tampered', `record ${counter} failed authentication: the stream was changed, reordered or cut in the middle`),
+};
+
 /**
  * Opens one connection's sealed stream, bytes in as they come, whole plaintexts out. Nothing comes out
  * that did not authenticate; after a failure every push fails. Push one chunk at a time (await each).
@@ -203,19 +216,19 @@ export class Unsealer {
     const out: Uint8Array[] = [];
     if (this.#keys === null) {
       const seen = Math.min(this.#pending.length, SEALED_MAGIC.length);
-      if (!SEALED_MAGIC.subarray(0, seen).every((byte, i) => this.#pending[i] === byte)) throw new SealError('not-sealed', 'the stream is not a sealed call');
+      if (!SEALED_MAGIC.subarray(0, seen).every((byte, i) => this.#pending[i] === byte)) throw sealErrors.notSealed();
       if (this.#pending.length < HEADER_BYTES) return out;
       const header = this.#pending.slice(0, HEADER_BYTES);
       const salt = header.slice(SEALED_MAGIC.length, SEALED_MAGIC.length + SALT_BYTES);
       const { key, check } = await connectionKeys(this.#call, salt);
-      if (!equal(check, header.subarray(SEALED_MAGIC.length + SALT_BYTES))) throw new SealError('wrong-code', 'the talker sealed this call with another code');
+      if (!equal(check, header.subarray(SEALED_MAGIC.length + SALT_BYTES))) throw sealErrors.wrongCode();
       this.#keys = { key, header };
       this.#pending = this.#pending.subarray(HEADER_BYTES);
     }
     const { key, header } = this.#keys;
     while (this.#pending.length >= LENGTH_BYTES) {
       const length = new DataView(this.#pending.buffer, this.#pending.byteOffset, LENGTH_BYTES).getUint32(0);
-      if (length < TAG_BYTES || length > MAX_PLAINTEXT_BYTES + TAG_BYTES) throw new SealError('tampered', `record ${this.#counter} has an impossible length: the stream was changed`);
+      if (length < TAG_BYTES || length > MAX_PLAINTEXT_BYTES + TAG_BYTES) throw sealErrors.impossibleLength(this.#counter);
       if (this.#pending.length < LENGTH_BYTES + length) break;
       const sealed = this.#pending.slice(LENGTH_BYTES, LENGTH_BYTES + length);
       const counter = this.#counter;
@@ -223,7 +236,7 @@ export class Unsealer {
       try {
         plaintext = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: recordNonce(counter), additionalData: recordAad(header, counter), tagLength: TAG_BYTES * 8 }, key, sealed);
       } catch {
-        throw new SealError('tampered', `record ${counter} failed authentication: the stream was changed, reordered or cut in the middle`);
+        throw sealErrors.unauthentic(counter);
       }
       this.#counter += 1;
       this.#pending = this.#pending.subarray(LENGTH_BYTES + length);

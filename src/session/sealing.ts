@@ -2,10 +2,11 @@
  * Where a sealed call's format meets the byte paths: the talker seals what its restreamer sends, one
  * record per send, with a fresh salt per connection; the listener opens each connection's records
  * before anything else sees them (catch-up, playout, --record), and nothing it cannot authenticate
- * goes on.
+ * goes on. Both use node:crypto, synchronously (node-sealer.ts); the page uses WebCrypto.
  */
 import { Transform } from 'node:stream';
-import { SealError, Sealer, type SealedCall, type SealFailure, Unsealer } from '../wire.js';
+import { SealError, type SealedCall, type SealFailure } from '../wire.js';
+import { NodeSealer, NodeUnsealer } from './node-sealer.js';
 import { ContentError } from './receiver.js';
 import type { Restreamer } from './sender.js';
 
@@ -14,7 +15,7 @@ export class SealingRestreamer<Unit> implements Restreamer<Unit> {
   readonly #inner: Restreamer<Unit>;
   readonly #call: SealedCall;
   /** This connection's; made on its first bytes (the sender restarts before a connection's first unit). */
-  #sealer: Sealer | null = null;
+  #sealer: NodeSealer | null = null;
 
   constructor(inner: Restreamer<Unit>, call: SealedCall) {
     this.#inner = inner;
@@ -26,11 +27,13 @@ export class SealingRestreamer<Unit> implements Restreamer<Unit> {
     this.#sealer = null;
   }
 
-  bytesOf(unit: Unit): Promise<Uint8Array | null> | null {
+  bytesOf(unit: Unit): Uint8Array | null | Promise<Uint8Array | null> {
     const bytes = this.#inner.bytesOf(unit);
     if (bytes === null) return null;
-    const sealer = (this.#sealer ??= new Sealer(this.#call));
-    return Promise.resolve(bytes).then((plain) => (plain === null ? null : sealer.seal(plain)));
+    const sealer = (this.#sealer ??= new NodeSealer(this.#call));
+    // Sealed at once, in the order of the calls; a promise only when the inner restreamer gives one.
+    if (bytes instanceof Promise) return bytes.then((plain) => (plain === null ? null : sealer.seal(plain)));
+    return sealer.seal(bytes);
   }
 }
 
@@ -47,16 +50,18 @@ export class UnsealedError extends ContentError {
 
 /** One connection's sealed bytes in, its authenticated plaintext (whole Ogg pages) out. */
 export function unsealing(call: SealedCall, name: string): Transform {
-  const unsealer = new Unsealer(call);
+  const unsealer = new NodeUnsealer(call);
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
-      unsealer.push(chunk).then(
-        (plaintexts) => {
-          for (const plaintext of plaintexts) this.push(Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength));
-          callback();
-        },
-        (error: unknown) => callback(error instanceof SealError ? new UnsealedError(error.failure, unsealedLine(error, name), { cause: error }) : (error as Error)),
-      );
+      let plaintexts: Buffer[];
+      try {
+        plaintexts = unsealer.push(chunk);
+      } catch (error) {
+        callback(error instanceof SealError ? new UnsealedError(error.failure, unsealedLine(error, name), { cause: error }) : (error as Error));
+        return;
+      }
+      for (const plaintext of plaintexts) this.push(plaintext);
+      callback();
     },
   });
 }

@@ -12,7 +12,7 @@ export interface Restreamer<Unit> {
   restart(): void;
   /**
    * The bytes to send for `unit`, or null to send nothing for it (e.g. a page that cannot start a
-   * stream). A promise (a sealed record, from WebCrypto) is sent when it settles, in the order of the calls.
+   * stream). A promise (bytes not ready yet) is sent when it settles, in the order of the calls.
    */
   bytesOf(unit: Unit): Uint8Array | null | Promise<Uint8Array | null>;
 }
