@@ -264,7 +264,7 @@ export class RelayHandler {
             return this.#receiver(req, res, target);
           case 'PUT':
           case 'POST':
-            return this.#sender(req, res, new RequestSource(req, res), this.clients.of(req), target, awaitsContinue);
+            return this.#sender(req, res, new RequestSource(req, res, this.clients.fromTrustedProxy(req.socket)), this.clients.of(req), target, awaitsContinue);
           case 'OPTIONS':
             res.writeHead(204, preflightHeaders());
             res.end();

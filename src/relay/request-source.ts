@@ -42,13 +42,21 @@ function holdable(req: IncomingMessage): { heldBack: boolean } {
 export class RequestSource implements ByteSource {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
+  readonly #viaProxy: boolean;
   #hold: { heldBack: boolean } | undefined;
   #paused = false;
   #stopped = false;
 
-  constructor(req: IncomingMessage, res: ServerResponse) {
+  /**
+   * `viaProxy`: the sender came through a trusted proxy. It is never probed: nginx passes an interim
+   * `100 Continue` on as a response of its own with `Connection: close`, and a client then fails on the
+   * real response after it ("Data after Connection: close", Node's parser). Such a sender that leaves
+   * while held back is noticed at the hold instead.
+   */
+  constructor(req: IncomingMessage, res: ServerResponse, viaProxy = false) {
     this.#req = req;
     this.#res = res;
+    this.#viaProxy = viaProxy;
   }
 
   start(handlers: SourceHandlers): void {
@@ -83,6 +91,7 @@ export class RequestSource implements ByteSource {
   }
 
   probe(): boolean {
+    if (this.#viaProxy) return false;
     const res = this.#res;
     const http11 = this.#req.httpVersionMajor === 1 && this.#req.httpVersionMinor === 1;
     if (!http11 || res.headersSent || res.writableEnded || res.destroyed || res.socket === null) return false;
