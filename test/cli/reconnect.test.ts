@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'node:test';
 import { tempDir, toneOf, wavSamples } from '../helpers/calls.js';
-import { runCli, startServe, untilBothBack } from '../helpers/cli.js';
+import { hangUpBoth, runCli, startServe, untilBothBack } from '../helpers/cli.js';
 import { startFreezingProxy } from '../helpers/freezing-proxy.js';
 import { sleep, uniqueName, waitFor } from '../helpers/relay.js';
 
@@ -25,10 +25,7 @@ test('the relay restarts mid-call: talk and listen --reconnect dial again, the t
   assert.match(talker.stderr(), /reconnecting to/);
   assert.match(listener.stderr(), /reconnecting to/);
   await sleep(2_000);
-  talker.child.kill('SIGINT');
-  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
-  assert.equal(talkExit.code, 0, talker.stderr());
-  assert.equal(listenExit.code, 0, listener.stderr());
+  await hangUpBoth(talker, listener);
   assert.match(listener.stderr(), /the talker hung up/);
   const samples = wavSamples(await readFile(out));
   const seconds = samples.length / 48_000;
@@ -90,10 +87,7 @@ test('the listener\'s link drops without a word (frozen, never closed): it redia
   proxy.freeze();
   await waitFor(() => /back after a [\d.]+ s gap/.test(listener.stderr()), 'the listener back', 20_000);
   await sleep(2_000);
-  talker.child.kill('SIGINT');
-  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
-  assert.equal(talkExit.code, 0, talker.stderr());
-  assert.equal(listenExit.code, 0, listener.stderr());
+  await hangUpBoth(talker, listener);
   assert.doesNotMatch(listener.stderr(), /busy/);
   const samples = wavSamples(await readFile(out));
   const seconds = samples.length / 48_000;
@@ -114,10 +108,7 @@ test('the talker\'s link drops without a word: the call comes back (listener and
   proxy.freeze();
   await untilBothBack(talker, listener, 30_000);
   await sleep(2_000);
-  talker.child.kill('SIGINT');
-  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
-  assert.equal(talkExit.code, 0, talker.stderr());
-  assert.equal(listenExit.code, 0, listener.stderr());
+  await hangUpBoth(talker, listener);
   const samples = wavSamples(await readFile(out));
   const seconds = samples.length / 48_000;
   assert.equal(toneOf(samples, seconds - 1.5, seconds - 0.2), 440, 'heard again after the drop');

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir, toneOf, wavSamples } from '../helpers/calls.js';
-import { runCli } from '../helpers/cli.js';
+import { hangUpBoth, runCli } from '../helpers/cli.js';
 import { startPacedStream } from '../helpers/paced-stream.js';
 import { PROXIES, startCluster, type Cluster } from '../helpers/proxy-cluster.js';
 import { sleep, waitFor } from '../helpers/relay.js';
@@ -54,10 +54,7 @@ async function rollOne(t: TestContext, cluster: Cluster): Promise<void> {
   assert.equal(listener.stderr().match(/back after a/g)?.length, 1, listener.stderr());
   assert.equal(await relay.metric('hoodycall_pipes{state="streaming"}'), 0);
 
-  talker.child.kill('SIGINT');
-  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
-  assert.equal(talkExit.code, 0, talker.stderr());
-  assert.equal(listenExit.code, 0, listener.stderr());
+  await hangUpBoth(talker, listener);
   const samples = wavSamples(await readFile(heard));
   const seconds = samples.length / 48_000;
   assert.equal(toneOf(samples, seconds - 1.5, seconds - 0.2), 440, 'heard again after the restart');

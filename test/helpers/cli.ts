@@ -2,6 +2,7 @@
  * The real CLI as a child process: `node bin/hoodycall.js …`, with its output captured and the process
  * killed when the test ends if it is still running.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
@@ -114,6 +115,14 @@ export function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Hangs up the talker (ctrl-C) and waits for both sides: a hang-up is a clean end (exit 0) for both. */
+export async function hangUpBoth(talker: CliProcess, listener: CliProcess): Promise<void> {
+  talker.child.kill('SIGINT');
+  const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
+  assert.equal(talkExit.code, 0, talker.stderr());
+  assert.equal(listenExit.code, 0, listener.stderr());
 }
 
 /** Waits until a talk and a listen process both say they are back after a gap; fails with both outputs. */

@@ -11,7 +11,7 @@ import test from 'node:test';
 import { execa } from 'execa';
 import { buildWav, floatToS16le, testFfmpeg } from '../../helpers/audio.js';
 import { tempDir, toneOf, wavSamples } from '../../helpers/calls.js';
-import { BIN, runCli, untilBothBack } from '../../helpers/cli.js';
+import { BIN, hangUpBoth, runCli, untilBothBack } from '../../helpers/cli.js';
 import { startFreezingProxy } from '../../helpers/freezing-proxy.js';
 import { sine } from '../../helpers/goertzel.js';
 import { curl } from '../../helpers/http.js';
@@ -119,10 +119,7 @@ export function dialectSuite(dialect: DialectName): void {
     proxy.cut();
     await untilBothBack(talker, listener, 20_000);
     await sleep(2_000);
-    talker.child.kill('SIGINT');
-    const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
-    assert.equal(talkExit.code, 0, talker.stderr());
-    assert.equal(listenExit.code, 0, listener.stderr());
+    await hangUpBoth(talker, listener);
     assert.match(listener.stderr(), /the talker hung up/);
     const samples = wavSamples(await readFile(out));
     const seconds = samples.length / 48_000;
@@ -144,10 +141,7 @@ export function dialectSuite(dialect: DialectName): void {
     // anew; its records under the first connection's key would fail (test/protocol/sealed.test.ts).
     await untilBothBack(talker, listener, 20_000);
     await sleep(2_000);
-    talker.child.kill('SIGINT');
-    const [talkExit, listenExit] = await Promise.all([talker.exited, listener.exited]);
-    assert.equal(talkExit.code, 0, talker.stderr());
-    assert.equal(listenExit.code, 0, listener.stderr());
+    await hangUpBoth(talker, listener);
     assert.match(listener.stderr(), /the talker hung up/);
     const samples = wavSamples(await readFile(out));
     const seconds = samples.length / 48_000;
